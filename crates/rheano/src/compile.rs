@@ -1,0 +1,518 @@
+//! `function`: graph → rewrites → schedule → an executable [`Function`].
+
+use crate::error::{Error, Result};
+use crate::graph::{SharedCell, Var};
+use crate::ops::{NodeTypes, Op};
+use crate::rewrite::{self, Mode};
+use crate::types::TensorType;
+use crate::value::Value;
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+
+/// What to do with an input that the outputs do not use (Theano's `on_unused_input`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OnUnusedInput {
+    #[default]
+    Raise,
+    Warn,
+    Ignore,
+}
+
+/// Options of [`function_with`], as Theano's keyword arguments.
+#[derive(Clone, Default)]
+pub struct FunctionOptions {
+    /// Shared-variable updates `(shared, new value expression)`, applied after the outputs.
+    pub updates: Vec<(Var, Var)>,
+    /// Substitutions `(variable, replacement)` made before compiling.
+    pub givens: Vec<(Var, Var)>,
+    pub on_unused_input: OnUnusedInput,
+    /// Accept input values whose dtype cannot be converted without loss.
+    pub allow_input_downcast: bool,
+    pub mode: Mode,
+}
+
+/// A compiled function. Call it with one value per declared input.
+pub struct Function {
+    inputs: Vec<Var>,
+    outputs: Vec<Var>,
+    program: Program,
+    shared: Vec<(usize, SharedCell)>,
+    updates: Vec<(SharedCell, usize, TensorType)>,
+    allow_input_downcast: bool,
+}
+
+struct Step {
+    op: Op,
+    inputs: Vec<usize>,
+    outputs: Vec<usize>,
+    in_types: Vec<TensorType>,
+    out_types: Vec<TensorType>,
+    /// Slots whose last reader is this step: freed right after it.
+    free_after: Vec<usize>,
+}
+
+struct Program {
+    n_slots: usize,
+    steps: Vec<Step>,
+    constants: Vec<(usize, Value)>,
+    input_slots: Vec<usize>,
+    output_slots: Vec<usize>,
+    /// Apply ids in execution order (for debugprint of the compiled graph).
+    topo: HashMap<u64, usize>,
+}
+
+/// Compiles `outputs` as a function of `inputs` with default options.
+///
+/// ```
+/// use rheano::prelude::*;
+/// use ndarray::array;
+/// let [x, y] = T::dvectors(["x", "y"]);
+/// let f = function(&[&x, &y], &[&(&x * &y + 1.0)]).unwrap();
+/// let r = f.call(&[array![1.0, 2.0].into(), array![3.0, 4.0].into()]).unwrap();
+/// assert_eq!(r[0].to_f64_vec(), vec![4.0, 9.0]);
+/// ```
+pub fn function(inputs: &[&Var], outputs: &[&Var]) -> Result<Function> {
+    function_with(inputs, outputs, FunctionOptions::default())
+}
+
+/// Replaces variables of the graph below `outputs` by others (used for `givens`).
+pub(crate) fn substitute(outputs: &[Var], subs: &HashMap<Var, Var>) -> Vec<Var> {
+    if subs.is_empty() {
+        return outputs.to_vec();
+    }
+    let refs: Vec<&Var> = outputs.iter().collect();
+    let order = Var::toposort(&refs);
+    let mut map: HashMap<Var, Var> = HashMap::new();
+    for v in order {
+        if let Some(r) = subs.get(&v) {
+            map.insert(v, r.clone());
+            continue;
+        }
+        let Some((apply, index)) = v.owner() else {
+            continue;
+        };
+        let new_inputs: Vec<Var> = apply
+            .inputs
+            .iter()
+            .map(|i| map.get(i).cloned().unwrap_or_else(|| i.clone()))
+            .collect();
+        if new_inputs.iter().zip(&apply.inputs).all(|(a, b)| a == b) {
+            continue;
+        }
+        let outs = crate::graph::apply(apply.op.clone(), new_inputs);
+        let new = outs[index].clone();
+        if let Some(n) = v.name() {
+            new.set_name(Some(&n));
+        }
+        map.insert(v, new);
+    }
+    outputs
+        .iter()
+        .map(|o| map.get(o).cloned().unwrap_or_else(|| o.clone()))
+        .collect()
+}
+
+/// Compiles with options (updates, givens, unused-input policy, mode).
+pub fn function_with(inputs: &[&Var], outputs: &[&Var], opts: FunctionOptions) -> Result<Function> {
+    for v in inputs.iter().chain(outputs) {
+        v.check()?;
+    }
+    for (s, u) in opts.updates.iter().chain(&opts.givens) {
+        s.check()?;
+        u.check()?;
+    }
+    let mut seen = HashSet::new();
+    for v in inputs {
+        if v.is_constant() {
+            return Err(Error::ty(
+                "function",
+                format!("a constant cannot be an input of a function: {}", v.str_repr()),
+            ));
+        }
+        if !seen.insert(v.id()) {
+            return Err(Error::ty(
+                "function",
+                format!("variable {} is used twice in the inputs", v.str_repr()),
+            ));
+        }
+    }
+    let mut update_targets = HashSet::new();
+    for (s, u) in &opts.updates {
+        if !s.is_shared() {
+            return Err(Error::ty(
+                "function",
+                format!("update target must be a SharedVariable, got {}", s.str_repr()),
+            ));
+        }
+        if !update_targets.insert(s.id()) {
+            return Err(Error::value(
+                "function",
+                format!("shared variable {} has two updates", s.str_repr()),
+            ));
+        }
+        if s.ty() != u.ty() {
+            return Err(Error::ty("function", update_type_message(s, u)));
+        }
+    }
+    for (v, r) in &opts.givens {
+        if v.ty() != r.ty() {
+            return Err(Error::ty(
+                "function",
+                format!(
+                    "givens: the replacement of {} must have its type {}, got {} (cast it, or use the same broadcastable pattern)",
+                    v.str_repr(),
+                    v.ty(),
+                    r.ty()
+                ),
+            ));
+        }
+    }
+
+    // Everything computed: the outputs, then the update expressions.
+    let mut roots: Vec<Var> = outputs.iter().map(|v| (*v).clone()).collect();
+    roots.extend(opts.updates.iter().map(|(_, u)| u.clone()));
+    let givens: HashMap<Var, Var> = opts.givens.iter().cloned().collect();
+    let roots = substitute(&roots, &givens);
+    let roots = rewrite::optimize(roots, &opts.mode)?;
+
+    // Walk the graph, stopping at declared inputs.
+    let declared: HashMap<u64, usize> = inputs.iter().enumerate().map(|(i, v)| (v.id(), i)).collect();
+    let mut used = vec![false; inputs.len()];
+    let mut order: Vec<Var> = Vec::new();
+    let mut visited = HashSet::new();
+    let mut stack: Vec<(Var, bool)> = roots.iter().rev().map(|v| (v.clone(), false)).collect();
+    while let Some((v, expanded)) = stack.pop() {
+        if expanded {
+            order.push(v);
+            continue;
+        }
+        if !visited.insert(v.id()) {
+            continue;
+        }
+        if let Some(&i) = declared.get(&v.id()) {
+            used[i] = true;
+            order.push(v);
+            continue;
+        }
+        stack.push((v.clone(), true));
+        for i in v.owner_inputs().iter().rev() {
+            stack.push((i.clone(), false));
+        }
+    }
+    // Missing inputs.
+    for v in &order {
+        if v.is_input() && !declared.contains_key(&v.id()) {
+            let user = order
+                .iter()
+                .find(|u| u.owner_inputs().iter().any(|i| i == v))
+                .map(|u| {
+                    let (a, _) = u.owner().expect("has inputs");
+                    let args: Vec<String> = a.inputs.iter().map(|i| i.str_repr()).collect();
+                    (a.inputs.iter().position(|i| i == v).unwrap_or(0), format!("{}({})", a.op, args.join(", ")))
+                });
+            let (pos, user) = user.unwrap_or((0, v.str_repr()));
+            return Err(Error::MissingInput(format!(
+                "Input {pos} of the graph (indices start from 0), used to compute {user}, was not provided and not given a value: {}. Add it to the inputs of the function, or give it a value with givens.",
+                v.str_repr()
+            )));
+        }
+    }
+    for (i, u) in used.iter().enumerate() {
+        if !u {
+            let msg = format!(
+                "theano.function was asked to create a function computing outputs given certain inputs, but the provided input variable at index {i} is not part of the computational graph needed to compute the outputs: {}. To make this error a warning, pass on_unused_input='warn' (OnUnusedInput::Warn); to ignore it, OnUnusedInput::Ignore.",
+                inputs[i].str_repr()
+            );
+            match opts.on_unused_input {
+                OnUnusedInput::Raise => return Err(Error::UnusedInput(msg)),
+                OnUnusedInput::Warn => crate::warn(&msg),
+                OnUnusedInput::Ignore => {}
+            }
+        }
+    }
+
+    // Schedule: one slot per variable.
+    let mut slot_of: HashMap<u64, usize> = HashMap::new();
+    let slot = |v: &Var, slot_of: &mut HashMap<u64, usize>| {
+        let n = slot_of.len();
+        *slot_of.entry(v.id()).or_insert(n)
+    };
+    // Unused outputs of multi-output nodes get slots keyed by fresh negative-free ids.
+    let mut spare_ids = u64::MAX;
+    let input_slots: Vec<usize> = inputs.iter().map(|v| slot(v, &mut slot_of)).collect();
+    let mut constants = Vec::new();
+    let mut shared = Vec::new();
+    let mut steps = Vec::new();
+    let mut topo = HashMap::new();
+    let mut applied = HashSet::new();
+    let out_vars: HashMap<(u64, usize), Var> = order
+        .iter()
+        .filter_map(|v| v.owner().map(|(a, k)| ((a.id(), k), v.clone())))
+        .collect();
+    for v in &order {
+        if declared.contains_key(&v.id()) {
+            continue;
+        }
+        if let Some(value) = v.constant_value() {
+            let s = slot(v, &mut slot_of);
+            constants.push((s, value.clone()));
+            continue;
+        }
+        if let Some(cell) = v.shared_cell() {
+            let s = slot(v, &mut slot_of);
+            shared.push((s, cell.clone()));
+            continue;
+        }
+        let Some((apply, _)) = v.owner() else { continue };
+        if !applied.insert(apply.id()) {
+            continue;
+        }
+        let ins: Vec<usize> = apply.inputs.iter().map(|i| slot(i, &mut slot_of)).collect();
+        // Every output of a multi-output node gets a slot, used or not.
+        let outs: Vec<usize> = (0..apply.n_outputs())
+            .map(|k| {
+                if let Some(o) = out_vars.get(&(apply.id(), k)) {
+                    slot(o, &mut slot_of)
+                } else {
+                    spare_ids -= 1;
+                    let n = slot_of.len();
+                    *slot_of.entry(spare_ids).or_insert(n)
+                }
+            })
+            .collect();
+        topo.insert(apply.id(), steps.len());
+        steps.push(Step {
+            op: apply.op.clone(),
+            inputs: ins,
+            outputs: outs,
+            in_types: apply.inputs.iter().map(|i| i.ty().clone()).collect(),
+            out_types: apply.out_types.clone(),
+            free_after: vec![],
+        });
+    }
+    let output_slots: Vec<usize> = roots.iter().map(|v| slot_of[&v.id()]).collect();
+    let n_slots = slot_of.len();
+    // Free each intermediate after its last reader.
+    let keep: HashSet<usize> = output_slots.iter().copied().collect();
+    let mut last_use: HashMap<usize, usize> = HashMap::new();
+    for (k, s) in steps.iter().enumerate() {
+        for &i in &s.inputs {
+            last_use.insert(i, k);
+        }
+    }
+    for (s, k) in last_use {
+        if !keep.contains(&s) {
+            steps[k].free_after.push(s);
+        }
+    }
+    let n_out = outputs.len();
+    let updates = opts
+        .updates
+        .iter()
+        .enumerate()
+        .map(|(k, (s, _))| {
+            (
+                s.shared_cell().expect("checked").clone(),
+                n_out + k,
+                s.ty().clone(),
+            )
+        })
+        .collect();
+    Ok(Function {
+        inputs: inputs.iter().map(|v| (*v).clone()).collect(),
+        outputs: roots[..n_out].to_vec(),
+        program: Program {
+            n_slots,
+            steps,
+            constants,
+            input_slots,
+            output_slots,
+            topo,
+        },
+        shared,
+        updates,
+        allow_input_downcast: opts.allow_input_downcast,
+    })
+}
+
+/// Theano's message for an update whose type differs from the shared variable's, with the fix.
+fn update_type_message(s: &Var, u: &Var) -> String {
+    let mut hint = String::new();
+    if s.dtype() != u.dtype() {
+        hint = format!(
+            " The dtypes differ ({} vs {}): cast the update with T::cast(&update, DType::{:?}), or build the graph in {} (floatX), e.g. with float32 constants.",
+            s.dtype(),
+            u.dtype(),
+            s.dtype(),
+            s.dtype()
+        );
+    } else if s.broadcastable() != u.broadcastable() {
+        hint = format!(
+            " The broadcastable patterns differ ({:?} vs {:?}): use T::unbroadcast / T::addbroadcast on the update, or create the shared variable with the matching broadcastable pattern.",
+            s.broadcastable(),
+            u.broadcastable()
+        );
+    }
+    format!(
+        "An update must have the same type as the original shared variable (shared_var={}, shared_var.type={}, update_val={}, update_val.type={}).{hint}",
+        s.str_repr(),
+        s.ty(),
+        u.str_repr(),
+        u.ty()
+    )
+}
+
+/// Checks and converts a value given for `input` (Theano's `TensorType.filter`).
+pub(crate) fn filter_input<'a>(
+    input: &Var,
+    index: usize,
+    value: &'a Value,
+    allow_downcast: bool,
+) -> Result<Cow<'a, Value>> {
+    let ty = input.ty();
+    let who = format!(
+        "function input {index} ({})",
+        input.name().unwrap_or_else(|| input.str_repr())
+    );
+    if value.ndim() != ty.ndim() {
+        return Err(Error::ty(
+            who,
+            format!(
+                "Wrong number of dimensions: expected {}, got {} with shape {:?}.",
+                ty.ndim(),
+                value.ndim(),
+                value.shape()
+            ),
+        ));
+    }
+    for (d, (&b, &n)) in ty.broadcastable.iter().zip(value.shape()).enumerate() {
+        if b && n != 1 {
+            return Err(Error::ty(
+                who,
+                format!("Non-unit value on shape on a broadcastable dimension. (dimension {d} has length {n}, the type {ty} requires 1)"),
+            ));
+        }
+    }
+    if value.dtype() == ty.dtype {
+        return Ok(Cow::Borrowed(value));
+    }
+    if allow_downcast || value.dtype().can_cast_safely_to(ty.dtype) {
+        return Ok(Cow::Owned(value.cast(ty.dtype)));
+    }
+    Err(Error::ty(
+        who,
+        format!(
+            "{ty} cannot store a value of dtype {} without risking loss of precision. If you do not mind this loss, you can: 1) explicitly cast your data to {}, or 2) set allow_input_downcast=True when calling function.",
+            value.dtype(),
+            ty.dtype
+        ),
+    ))
+}
+
+impl Function {
+    /// The declared inputs.
+    pub fn inputs(&self) -> &[Var] {
+        &self.inputs
+    }
+
+    /// The outputs of the compiled (rewritten) graph.
+    pub fn outputs(&self) -> &[Var] {
+        &self.outputs
+    }
+
+    /// Runs the function: one value per declared input, in order. Returns one value per output,
+    /// then applies the updates (computed from the old shared values).
+    pub fn call(&self, args: &[Value]) -> Result<Vec<Value>> {
+        if args.len() != self.inputs.len() {
+            return Err(Error::ty(
+                "function",
+                format!(
+                    "expected {} arguments ({}), got {}",
+                    self.inputs.len(),
+                    self.inputs
+                        .iter()
+                        .map(|v| v.str_repr())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    args.len()
+                ),
+            ));
+        }
+        let p = &self.program;
+        let mut slots: Vec<Option<Cow<Value>>> = (0..p.n_slots).map(|_| None).collect();
+        for (k, (v, a)) in self.inputs.iter().zip(args).enumerate() {
+            slots[p.input_slots[k]] = Some(filter_input(v, k, a, self.allow_input_downcast)?);
+        }
+        for (s, v) in &p.constants {
+            slots[*s] = Some(Cow::Borrowed(v));
+        }
+        for (s, cell) in &self.shared {
+            let v = cell.read().expect("shared lock").clone();
+            slots[*s] = Some(Cow::Owned(v));
+        }
+        for step in &p.steps {
+            let outs = {
+                let ins: Vec<&Value> = step
+                    .inputs
+                    .iter()
+                    .map(|&s| slots[s].as_deref().expect("scheduled before use"))
+                    .collect();
+                let in_types: Vec<&TensorType> = step.in_types.iter().collect();
+                let types = NodeTypes {
+                    inputs: &in_types,
+                    outputs: &step.out_types,
+                };
+                step.op.perform(&types, &ins)?
+            };
+            for (s, v) in step.outputs.iter().zip(outs) {
+                slots[*s] = Some(Cow::Owned(v));
+            }
+            for &s in &step.free_after {
+                slots[s] = None;
+            }
+        }
+        let mut results: Vec<Value> = p
+            .output_slots
+            .iter()
+            .map(|&s| slots[s].as_deref().expect("computed").clone())
+            .collect();
+        let n_out = results.len() - self.updates.len();
+        for (cell, k, ty) in &self.updates {
+            let v = results[*k].clone();
+            debug_assert_eq!(v.dtype(), ty.dtype);
+            *cell.write().expect("shared lock") = v;
+        }
+        results.truncate(n_out);
+        Ok(results)
+    }
+
+    /// Theano's `debugprint` of the compiled graph, each node with its toposort index.
+    pub fn debugprint(&self) -> String {
+        let refs: Vec<&Var> = self.outputs.iter().collect();
+        crate::printing::debugprint_scheduled(&refs, self.program.topo.clone())
+    }
+}
+
+impl Var {
+    /// Compiles and runs a one-off function of the given inputs (Theano's `var.eval({x: v})`).
+    ///
+    /// ```
+    /// use rheano::prelude::*;
+    /// let x = T::dscalar("x");
+    /// let y = (&x * 2.0).eval(&[(&x, 1.5.into())]).unwrap();
+    /// assert_eq!(y.to_f64_vec(), vec![3.0]);
+    /// ```
+    pub fn eval(&self, inputs: &[(&Var, Value)]) -> Result<Value> {
+        let vars: Vec<&Var> = inputs.iter().map(|(v, _)| *v).collect();
+        let f = function_with(
+            &vars,
+            &[self],
+            FunctionOptions {
+                on_unused_input: OnUnusedInput::Ignore,
+                ..Default::default()
+            },
+        )?;
+        let args: Vec<Value> = inputs.iter().map(|(_, v)| v.clone()).collect();
+        Ok(f.call(&args)?.remove(0))
+    }
+}

@@ -1,0 +1,154 @@
+//! Scalar math shared by every kernel: the nnet activations in forms that are accurate over the
+//! whole range (spec §0.1), and numpy's semantics for max/min/mod on floats.
+
+use crate::value::Element;
+use num_traits::Float;
+
+/// A float element type (f32 or f64) with the scalar functions rheano's kernels need.
+pub trait Real: Float + Element {
+    /// Converts a float64 constant to this type (rounding for f32).
+    fn c(v: f64) -> Self;
+
+    /// σ(x) = 1 / (1 + e^−x), within 2 ULP over the whole range, no early cut-offs.
+    fn sigmoid(x: Self) -> Self;
+    /// log(1 + e^x), within 2 ULP, exactly x where the answer rounds to x.
+    fn softplus(x: Self) -> Self;
+
+    /// Theano's piecewise approximation of σ (spec §2.2), computed in this dtype.
+    fn ultra_fast_sigmoid(x: Self) -> Self {
+        let t = Self::c(0.5) * x;
+        let a = if t >= Self::zero() { t } else { -t };
+        let z = if a < Self::c(1.7) {
+            Self::c(1.5) * a / (Self::one() + a)
+        } else if a < Self::c(3.0) {
+            Self::c(0.935409070603099) + Self::c(0.0458812946797165) * (a - Self::c(1.7))
+        } else {
+            // NaN fails both tests above and lands here, with the negative sign below (Theano).
+            Self::c(0.99505475368673)
+        };
+        let z = if t >= Self::zero() { z } else { -z };
+        Self::c(0.5) * (z + Self::one())
+    }
+
+    /// x / (1 + |x|), with the limits ±1 at ±inf.
+    fn softsign(x: Self) -> Self {
+        if x.is_infinite() {
+            x.signum()
+        } else {
+            x / (Self::one() + x.abs())
+        }
+    }
+
+    /// numpy's `maximum`: NaN propagates.
+    fn nan_max(a: Self, b: Self) -> Self {
+        if a.is_nan() || b.is_nan() {
+            Self::nan()
+        } else if a >= b {
+            a
+        } else {
+            b
+        }
+    }
+
+    /// numpy's `minimum`: NaN propagates.
+    fn nan_min(a: Self, b: Self) -> Self {
+        if a.is_nan() || b.is_nan() {
+            Self::nan()
+        } else if a <= b {
+            a
+        } else {
+            b
+        }
+    }
+
+    /// clip(x, lo, hi) as Theano's scalar Clip: NaN passes through.
+    fn clip(x: Self, lo: Self, hi: Self) -> Self {
+        if x < lo {
+            lo
+        } else if x > hi {
+            hi
+        } else {
+            x
+        }
+    }
+
+    /// Python's float modulo (the result has the sign of the divisor).
+    fn py_mod(a: Self, b: Self) -> Self {
+        let r = a % b;
+        if r != Self::zero() && ((r < Self::zero()) != (b < Self::zero())) {
+            r + b
+        } else if r == Self::zero() {
+            Self::zero().copysign(b)
+        } else {
+            r
+        }
+    }
+
+    /// Python's float floor division.
+    fn floor_div(a: Self, b: Self) -> Self {
+        if b == Self::zero() {
+            return a / b;
+        }
+        let m = a % b;
+        let mut div = (a - m) / b;
+        if m != Self::zero() && ((b < Self::zero()) != (m < Self::zero())) {
+            div = div - Self::one();
+        }
+        if div != Self::zero() {
+            let f = div.floor();
+            if div - f > Self::c(0.5) {
+                f + Self::one()
+            } else {
+                f
+            }
+        } else {
+            Self::zero().copysign(a / b)
+        }
+    }
+}
+
+impl Real for f64 {
+    #[inline(always)]
+    fn c(v: f64) -> f64 {
+        v
+    }
+
+    #[inline]
+    fn sigmoid(x: f64) -> f64 {
+        // For x ≥ 0, e^−x ≤ 1 and 1/(1+e) is well conditioned; for x < 0, e/(1+e) keeps the
+        // relative accuracy of e^x down to the subnormal range.
+        if x >= 0.0 {
+            1.0 / (1.0 + (-x).exp())
+        } else {
+            let e = x.exp();
+            e / (1.0 + e)
+        }
+    }
+
+    #[inline]
+    fn softplus(x: f64) -> f64 {
+        if x > 0.0 {
+            x + (-x).exp().ln_1p()
+        } else {
+            x.exp().ln_1p()
+        }
+    }
+}
+
+impl Real for f32 {
+    #[inline(always)]
+    fn c(v: f64) -> f32 {
+        v as f32
+    }
+
+    // float32 is computed in float64 and rounded once: well within 1 ULP of float32.
+    #[inline]
+    fn sigmoid(x: f32) -> f32 {
+        f64::sigmoid(x as f64) as f32
+    }
+
+    #[inline]
+    fn softplus(x: f32) -> f32 {
+        f64::softplus(x as f64) as f32
+    }
+}

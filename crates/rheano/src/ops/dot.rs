@@ -1,0 +1,72 @@
+//! `dot`: numpy's dot for every rank pair (vector·vector → scalar, matrix·vector → vector, ...,
+//! and for rank > 2 a sum over the last axis of `a` and the second-to-last of `b`).
+
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::types::TensorType;
+use crate::value::{Element, Value};
+use ndarray::{Array2, ArrayD, IxDyn, LinalgScalar};
+
+pub fn infer(inputs: &[&TensorType]) -> Result<TensorType> {
+    let (a, b) = (inputs[0], inputs[1]);
+    if a.ndim() == 0 || b.ndim() == 0 {
+        return Err(Error::ty("dot", "scalar operands are multiplied elementwise, not by Dot"));
+    }
+    let mut bcast: Vec<bool> = a.broadcastable[..a.ndim() - 1].to_vec();
+    if b.ndim() >= 2 {
+        bcast.extend_from_slice(&b.broadcastable[..b.ndim() - 2]);
+        bcast.push(b.broadcastable[b.ndim() - 1]);
+    }
+    Ok(TensorType::new(a.dtype.upcast(b.dtype), bcast))
+}
+
+pub fn perform(a: &Value, b: &Value, out: &TensorType) -> Result<Value> {
+    match out.dtype {
+        DType::Float64 => dot_in::<f64>(a, b),
+        DType::Float32 => dot_in::<f32>(a, b),
+        _ => Ok(dot_in::<i64>(a, b)?.cast(out.dtype)),
+    }
+}
+
+/// Out shape and the 2-D problem (m × k)·(k × n) that computes it.
+fn dot_in<T: Element + LinalgScalar>(a: &Value, b: &Value) -> Result<Value> {
+    let (sa, sb) = (a.shape().to_vec(), b.shape().to_vec());
+    let k = sa[sa.len() - 1];
+    let kb = if sb.len() == 1 { sb[0] } else { sb[sb.len() - 2] };
+    if k != kb {
+        return Err(Error::value(
+            "dot",
+            format!("Incompatible shapes for dot: a.shape={sa:?}, b.shape={sb:?} (inner dimensions {k} and {kb} differ)"),
+        ));
+    }
+    let m: usize = sa[..sa.len() - 1].iter().product();
+    let aa = a.to_array::<T>();
+    let a2 = Array2::from_shape_vec((m, k), aa.iter().copied().collect()).expect("shape");
+    let ba = b.to_array::<T>();
+    let (b2, mut out_shape) = if sb.len() == 1 {
+        (
+            Array2::from_shape_vec((k, 1), ba.iter().copied().collect()).expect("shape"),
+            vec![],
+        )
+    } else {
+        // Move b's contracted axis (second to last) to the front: (k, rest).
+        let nd = sb.len();
+        let mut perm = vec![nd - 2];
+        perm.extend(0..nd - 2);
+        perm.push(nd - 1);
+        let p = ba.view().permuted_axes(IxDyn(&perm));
+        let rest: usize = sb.iter().product::<usize>() / k.max(1);
+        let rest = if k == 0 { sb[..nd - 2].iter().product::<usize>() * sb[nd - 1] } else { rest };
+        let mut shape: Vec<usize> = sb[..nd - 2].to_vec();
+        shape.push(sb[nd - 1]);
+        (
+            Array2::from_shape_vec((k, rest), p.iter().copied().collect()).expect("shape"),
+            shape,
+        )
+    };
+    let r = a2.dot(&b2);
+    let mut full: Vec<usize> = sa[..sa.len() - 1].to_vec();
+    full.append(&mut out_shape);
+    let flat: Vec<T> = r.iter().copied().collect();
+    Ok(T::wrap(ArrayD::from_shape_vec(IxDyn(&full), flat).expect("shape")))
+}

@@ -1,0 +1,245 @@
+//! Elementwise ops: a scalar op mapped over broadcast inputs of equal rank.
+
+use super::scalar::{FloatFn, IntFn, ScalarOp};
+use super::NodeTypes;
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::math::Real;
+use crate::types::TensorType;
+use crate::value::{Element, Value};
+use ndarray::{ArrayD, ArrayViewD, IxDyn, Zip};
+use std::borrow::Cow;
+use std::fmt;
+
+/// An elementwise application of a scalar op. `name` is Theano's op name (`sigmoid`,
+/// `Elemwise{add,no_inplace}`); without one the op prints as `Elemwise{<scalar op>}`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Elemwise {
+    pub scalar: ScalarOp,
+    pub name: Option<String>,
+}
+
+impl Elemwise {
+    /// The op a user gets from the tensor-level function, named as Theano names it.
+    pub fn user(scalar: ScalarOp) -> Elemwise {
+        let name = match scalar {
+            ScalarOp::Cast(_) => None,
+            ScalarOp::Sigmoid
+            | ScalarOp::Softplus
+            | ScalarOp::UltraFastSigmoid
+            | ScalarOp::Softsign => Some(scalar.symbol()),
+            _ => Some(format!("Elemwise{{{},no_inplace}}", scalar.symbol())),
+        };
+        Elemwise { scalar, name }
+    }
+
+    pub fn infer(&self, inputs: &[&TensorType]) -> Result<TensorType> {
+        let ndim = inputs.first().map(|t| t.ndim()).unwrap_or(0);
+        if inputs.iter().any(|t| t.ndim() != ndim) {
+            return Err(Error::ty(
+                self.to_string(),
+                "inputs must have the same number of dimensions (pad with dimshuffle)",
+            ));
+        }
+        let dtypes: Vec<DType> = inputs.iter().map(|t| t.dtype).collect();
+        let out = self.scalar.output_dtype(&dtypes).map_err(|e| match e {
+            Error::Type { msg, .. } => Error::ty(self.to_string(), msg),
+            other => other,
+        })?;
+        let needs_int = matches!(
+            self.scalar,
+            ScalarOp::And | ScalarOp::Or | ScalarOp::Invert
+        );
+        if needs_int && out.is_float() {
+            return Err(Error::ty(
+                self.to_string(),
+                format!("needs integer or bool inputs, got {}", join_dtypes(&dtypes)),
+            ));
+        }
+        let bcast = (0..ndim)
+            .map(|d| inputs.iter().all(|t| t.broadcastable[d]))
+            .collect::<Vec<_>>();
+        Ok(TensorType::new(out, bcast))
+    }
+
+    /// The output shape, checking Theano's rule: only statically broadcastable dims broadcast.
+    fn out_shape(&self, types: &[&TensorType], inputs: &[&Value]) -> Result<Vec<usize>> {
+        let ndim = types.first().map(|t| t.ndim()).unwrap_or(0);
+        let mut shape = vec![1usize; ndim];
+        for (d, size) in shape.iter_mut().enumerate() {
+            let mut first: Option<(usize, usize)> = None;
+            for (i, (t, v)) in types.iter().zip(inputs).enumerate() {
+                let n = v.shape()[d];
+                if t.broadcastable[d] {
+                    if n != 1 {
+                        return Err(Error::value(
+                            self.to_string(),
+                            format!("input[{i}].shape[{d}] = {n} on a broadcastable dimension (must be 1)"),
+                        ));
+                    }
+                    continue;
+                }
+                match first {
+                    None => {
+                        first = Some((i, n));
+                        *size = n;
+                    }
+                    Some((j, m)) if m != n => {
+                        return Err(Error::value(
+                            self.to_string(),
+                            format!(
+                                "Input dimension mis-match. (input[{j}].shape[{d}] = {m}, input[{i}].shape[{d}] = {n})"
+                            ),
+                        ))
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        Ok(shape)
+    }
+
+    pub fn perform(&self, types: &NodeTypes, inputs: &[&Value]) -> Result<Value> {
+        let shape = self.out_shape(types.inputs, inputs)?;
+        let out_dt = types.outputs[0].dtype;
+        let op = self.scalar;
+        match op {
+            ScalarOp::Cast(dt) => Ok(inputs[0].cast(dt)),
+            ScalarOp::Second => {
+                let v = inputs[1].cast(out_dt);
+                with_value!(&v, a => Ok(Element::wrap(broadcast(a, &shape)?.to_owned())))
+            }
+            ScalarOp::Switch => {
+                let cond = inputs[0].to_array::<bool>();
+                let c = broadcast(&cond, &shape)?;
+                dispatch_dtype!(out_dt, T => {
+                    let a = inputs[1].to_array::<T>();
+                    let b = inputs[2].to_array::<T>();
+                    let r = Zip::from(&c)
+                        .and(&broadcast(&a, &shape)?)
+                        .and(&broadcast(&b, &shape)?)
+                        .map_collect(|&c, &a, &b| if c { a } else { b });
+                    Ok(T::wrap(r))
+                })
+            }
+            _ if op.is_comparison() => {
+                let dom = DType::upcast_all(inputs.iter().map(|v| v.dtype())).expect("2 inputs");
+                match dom {
+                    DType::Float64 => compare::<f64>(op, inputs, &shape),
+                    DType::Float32 => compare::<f32>(op, inputs, &shape),
+                    _ => compare::<i64>(op, inputs, &shape),
+                }
+            }
+            ScalarOp::Invert if out_dt == DType::Bool => {
+                Ok(Value::Bool(inputs[0].to_array::<bool>().mapv(|b| !b)))
+            }
+            _ if out_dt == DType::Float64 => run_float::<f64>(self, inputs, &shape),
+            _ if out_dt == DType::Float32 => run_float::<f32>(self, inputs, &shape),
+            _ => Ok(run_int(self, inputs, &shape)?.cast(out_dt)),
+        }
+    }
+}
+
+impl fmt::Display for Elemwise {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.name {
+            Some(n) => f.write_str(n),
+            None => write!(f, "Elemwise{{{}}}", self.scalar.scalar_name()),
+        }
+    }
+}
+
+fn join_dtypes(d: &[DType]) -> String {
+    d.iter().map(|d| d.name()).collect::<Vec<_>>().join(", ")
+}
+
+/// A broadcast view of `a` with the given shape (shapes were checked by `out_shape`).
+fn broadcast<'a, T>(a: &'a ArrayD<T>, shape: &[usize]) -> Result<ArrayViewD<'a, T>> {
+    a.broadcast(IxDyn(shape)).ok_or_else(|| {
+        Error::value(
+            "Elemwise",
+            format!("cannot broadcast shape {:?} to {:?}", a.shape(), shape),
+        )
+    })
+}
+
+fn compare<T: Element>(op: ScalarOp, inputs: &[&Value], shape: &[usize]) -> Result<Value> {
+    let a = inputs[0].to_array::<T>();
+    let b = inputs[1].to_array::<T>();
+    let f: fn(&T, &T) -> bool = match op {
+        ScalarOp::Gt => |a, b| a > b,
+        ScalarOp::Lt => |a, b| a < b,
+        ScalarOp::Ge => |a, b| a >= b,
+        ScalarOp::Le => |a, b| a <= b,
+        ScalarOp::Eq => |a, b| a == b,
+        _ => |a, b| a != b,
+    };
+    let r = Zip::from(&broadcast(&a, shape)?)
+        .and(&broadcast(&b, shape)?)
+        .map_collect(|a, b| f(a, b));
+    Ok(Value::Bool(r))
+}
+
+fn run_float<F: Real>(e: &Elemwise, inputs: &[&Value], shape: &[usize]) -> Result<Value> {
+    let arrays: Vec<Cow<ArrayD<F>>> = inputs.iter().map(|v| v.to_array::<F>()).collect();
+    let views = arrays
+        .iter()
+        .map(|a| broadcast(a, shape))
+        .collect::<Result<Vec<_>>>()?;
+    let out = match e.scalar.float_fn::<F>()? {
+        FloatFn::Unary(f) => views[0].mapv(f),
+        FloatFn::Binary(f) => Zip::from(&views[0])
+            .and(&views[1])
+            .map_collect(|&a, &b| f(a, b)),
+        FloatFn::Ternary(f) => Zip::from(&views[0])
+            .and(&views[1])
+            .and(&views[2])
+            .map_collect(|&a, &b, &c| f(a, b, c)),
+        FloatFn::Variadic(f) => {
+            let mut acc = views[0].to_owned();
+            for v in &views[1..] {
+                Zip::from(&mut acc).and(v).for_each(|a, &b| *a = f(*a, b));
+            }
+            acc
+        }
+    };
+    Ok(F::wrap(out))
+}
+
+fn run_int(e: &Elemwise, inputs: &[&Value], shape: &[usize]) -> Result<Value> {
+    let arrays: Vec<Cow<ArrayD<i64>>> = inputs.iter().map(|v| v.to_array::<i64>()).collect();
+    if e.scalar == ScalarOp::Pow && arrays[1].iter().any(|&b| b < 0) {
+        return Err(Error::value(
+            e.to_string(),
+            "Integers to negative integer powers are not allowed",
+        ));
+    }
+    let views = arrays
+        .iter()
+        .map(|a| broadcast(a, shape))
+        .collect::<Result<Vec<_>>>()?;
+    let out = match e.scalar.int_fn() {
+        IntFn::Unary(f) => views[0].mapv(f),
+        IntFn::Binary(f) => Zip::from(&views[0])
+            .and(&views[1])
+            .map_collect(|&a, &b| f(a, b)),
+        IntFn::Ternary(f) => Zip::from(&views[0])
+            .and(&views[1])
+            .and(&views[2])
+            .map_collect(|&a, &b, &c| f(a, b, c)),
+        IntFn::Variadic(f) => {
+            let mut acc = views[0].to_owned();
+            for v in &views[1..] {
+                Zip::from(&mut acc).and(v).for_each(|a, &b| *a = f(*a, b));
+            }
+            acc
+        }
+        IntFn::Unsupported => {
+            return Err(Error::ty(
+                e.to_string(),
+                "this operation has no integer implementation",
+            ))
+        }
+    };
+    Ok(Value::I64(out))
+}

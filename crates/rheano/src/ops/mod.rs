@@ -1,0 +1,125 @@
+//! Every op of the graph. Each family keeps its concerns together in its own module: output type
+//! inference with clear errors, the reference `perform`, how it prints, and (in `grad`) its
+//! gradient.
+
+pub mod dot;
+pub mod elemwise;
+pub mod nnet;
+pub mod reduce;
+pub mod scalar;
+pub mod shape;
+pub mod subtensor;
+
+use crate::error::Result;
+use crate::types::TensorType;
+use crate::value::Value;
+use std::fmt;
+
+pub use elemwise::Elemwise;
+pub use nnet::NnetOp;
+pub use reduce::{MaxAndArgmax, Reduce, ReduceKind};
+pub use scalar::ScalarOp;
+pub use shape::{DimShuffle, Reshape};
+pub use subtensor::{IdxEntry, Subtensor};
+
+/// What a node computes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Op {
+    Elemwise(Elemwise),
+    DimShuffle(DimShuffle),
+    Reduce(Reduce),
+    MaxAndArgmax(MaxAndArgmax),
+    Dot,
+    Shape,
+    Reshape(Reshape),
+    Subtensor(Subtensor),
+    /// `x[iv]`: integer-vector indexing along the first axis.
+    AdvancedSubtensor1,
+    /// `x[i0, i1, ...]` with integer arrays broadcast together (numpy's advanced indexing).
+    AdvancedSubtensor,
+    ARange(crate::DType),
+    /// `alloc(value, *shape)`; the op keeps the output's broadcastable pattern.
+    Alloc(Vec<bool>),
+    /// `join(axis, *tensors)`; the axis is also the first input, a constant, for printing.
+    Join(usize),
+    Nnet(NnetOp),
+}
+
+/// The static types of a node, given to `perform` for broadcasting checks.
+pub struct NodeTypes<'a> {
+    pub inputs: &'a [&'a TensorType],
+    pub outputs: &'a [TensorType],
+}
+
+impl Op {
+    pub fn n_outputs(&self) -> usize {
+        match self {
+            Op::MaxAndArgmax(_) => 2,
+            Op::Nnet(n) => n.n_outputs(),
+            _ => 1,
+        }
+    }
+
+    /// Output types for the given input types, or an error naming the op and what it expected.
+    pub fn infer(&self, inputs: &[&TensorType]) -> Result<Vec<TensorType>> {
+        match self {
+            Op::Elemwise(e) => e.infer(inputs).map(|t| vec![t]),
+            Op::DimShuffle(d) => d.infer(inputs).map(|t| vec![t]),
+            Op::Reduce(r) => r.infer(inputs).map(|t| vec![t]),
+            Op::MaxAndArgmax(m) => m.infer(inputs),
+            Op::Dot => dot::infer(inputs).map(|t| vec![t]),
+            Op::Shape => shape::infer_shape(inputs).map(|t| vec![t]),
+            Op::Reshape(r) => r.infer(inputs).map(|t| vec![t]),
+            Op::Subtensor(s) => s.infer(inputs).map(|t| vec![t]),
+            Op::AdvancedSubtensor1 => subtensor::infer_adv1(inputs).map(|t| vec![t]),
+            Op::AdvancedSubtensor => subtensor::infer_adv(inputs).map(|t| vec![t]),
+            Op::ARange(d) => shape::infer_arange(*d, inputs).map(|t| vec![t]),
+            Op::Alloc(b) => shape::infer_alloc(b, inputs).map(|t| vec![t]),
+            Op::Join(axis) => shape::infer_join(*axis, inputs).map(|t| vec![t]),
+            Op::Nnet(n) => n.infer(inputs),
+        }
+    }
+
+    /// The reference implementation: computes the outputs from input values.
+    pub fn perform(&self, types: &NodeTypes, inputs: &[&Value]) -> Result<Vec<Value>> {
+        let one = |r: Result<Value>| r.map(|v| vec![v]);
+        match self {
+            Op::Elemwise(e) => one(e.perform(types, inputs)),
+            Op::DimShuffle(d) => one(d.perform(inputs[0])),
+            Op::Reduce(r) => one(r.perform(inputs[0], &types.outputs[0])),
+            Op::MaxAndArgmax(m) => m.perform(inputs[0]),
+            Op::Dot => one(dot::perform(inputs[0], inputs[1], &types.outputs[0])),
+            Op::Shape => one(Ok(shape::perform_shape(inputs[0]))),
+            Op::Reshape(r) => one(r.perform(inputs[0], inputs[1])),
+            Op::Subtensor(s) => one(s.perform(inputs)),
+            Op::AdvancedSubtensor1 => one(subtensor::perform_adv1(inputs[0], inputs[1])),
+            Op::AdvancedSubtensor => one(subtensor::perform_adv(inputs)),
+            Op::ARange(d) => one(shape::perform_arange(*d, inputs)),
+            Op::Alloc(_) => one(shape::perform_alloc(inputs, &types.outputs[0])),
+            Op::Join(axis) => one(shape::perform_join(*axis, inputs, &types.outputs[0])),
+            Op::Nnet(n) => n.perform(types, inputs),
+        }
+    }
+}
+
+impl fmt::Display for Op {
+    /// Theano's `str(op)`, as debugprint shows it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Op::Elemwise(e) => write!(f, "{e}"),
+            Op::DimShuffle(d) => write!(f, "{d}"),
+            Op::Reduce(r) => write!(f, "{r}"),
+            Op::MaxAndArgmax(m) => write!(f, "{m}"),
+            Op::Dot => f.write_str("dot"),
+            Op::Shape => f.write_str("Shape"),
+            Op::Reshape(r) => write!(f, "Reshape{{{}}}", r.bcast.len()),
+            Op::Subtensor(s) => write!(f, "{s}"),
+            Op::AdvancedSubtensor1 => f.write_str("AdvancedSubtensor1"),
+            Op::AdvancedSubtensor => f.write_str("AdvancedSubtensor"),
+            Op::ARange(d) => write!(f, "ARange{{dtype='{d}'}}"),
+            Op::Alloc(_) => f.write_str("Alloc"),
+            Op::Join(_) => f.write_str("Join"),
+            Op::Nnet(n) => write!(f, "{n}"),
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! Reductions: Sum and Prod (with Theano's accumulator dtypes), max/min, and MaxAndArgmax.
+
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::types::TensorType;
+use crate::value::{Element, Value};
+use ndarray::{ArrayD, Axis, IxDyn};
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReduceKind {
+    Sum,
+    Prod,
+    Maximum,
+    Minimum,
+}
+
+/// A reduction over `axis` (all axes when `None`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reduce {
+    pub kind: ReduceKind,
+    pub axis: Option<Vec<usize>>,
+    /// Accumulator dtype of Sum/Prod (printed `acc_dtype=...`); unused by max/min.
+    pub acc_dtype: DType,
+}
+
+/// Normalises a list of possibly negative axes against `ndim`, naming `op` in the error.
+pub fn normalize_axes(op: &str, axes: &[i64], ndim: usize) -> Result<Vec<usize>> {
+    let mut out = Vec::new();
+    for &a in axes {
+        let n = ndim as i64;
+        if a >= n || a < -n {
+            return Err(Error::value(
+                op,
+                format!("Not enough dimensions on input of ndim {ndim} to reduce on axis {a}"),
+            ));
+        }
+        let a = if a < 0 { a + n } else { a } as usize;
+        if out.contains(&a) {
+            return Err(Error::value(op, format!("axis {a} given twice")));
+        }
+        out.push(a);
+    }
+    out.sort_unstable();
+    Ok(out)
+}
+
+impl Reduce {
+    fn axes(&self, ndim: usize) -> Vec<usize> {
+        self.axis.clone().unwrap_or_else(|| (0..ndim).collect())
+    }
+
+    pub fn out_dtype(&self, input: DType) -> DType {
+        match self.kind {
+            ReduceKind::Sum | ReduceKind::Prod => input.sum_out_dtype(),
+            _ => input,
+        }
+    }
+
+    pub fn infer(&self, inputs: &[&TensorType]) -> Result<TensorType> {
+        let x = inputs[0];
+        let axes = self.axes(x.ndim());
+        if axes.iter().any(|&a| a >= x.ndim()) {
+            return Err(Error::value(
+                self.to_string(),
+                format!("axis out of range for an input of ndim {}", x.ndim()),
+            ));
+        }
+        let bcast: Vec<bool> = (0..x.ndim())
+            .filter(|d| !axes.contains(d))
+            .map(|d| x.broadcastable[d])
+            .collect();
+        Ok(TensorType::new(self.out_dtype(x.dtype), bcast))
+    }
+
+    pub fn perform(&self, x: &Value, out: &TensorType) -> Result<Value> {
+        let axes = self.axes(x.ndim());
+        let (lanes, outer_shape) = lanes_of(x, &axes);
+        match self.kind {
+            ReduceKind::Sum | ReduceKind::Prod => {
+                let prod = self.kind == ReduceKind::Prod;
+                if x.dtype().sum_acc_dtype() == DType::Float64 {
+                    let a = lanes.to_array::<f64>();
+                    let r = reduce_lanes(&a, |l| if prod { l.iter().product() } else { pairwise_sum(l) });
+                    Ok(Value::from(r.into_shape_with_order(IxDyn(&outer_shape)).expect("shape")).cast(out.dtype))
+                } else {
+                    let a = lanes.to_array::<i64>();
+                    let r = reduce_lanes(&a, |l| {
+                        if prod {
+                            l.iter().fold(1i64, |p, &v| p.wrapping_mul(v))
+                        } else {
+                            l.iter().fold(0i64, |s, &v| s.wrapping_add(v))
+                        }
+                    });
+                    Ok(Value::from(r.into_shape_with_order(IxDyn(&outer_shape)).expect("shape")).cast(out.dtype))
+                }
+            }
+            ReduceKind::Maximum | ReduceKind::Minimum => {
+                if lanes.shape()[1] == 0 {
+                    return Err(Error::value(
+                        self.to_string(),
+                        "zero-size array to reduction operation which has no identity",
+                    ));
+                }
+                let max = self.kind == ReduceKind::Maximum;
+                with_value!(&lanes, a => {
+                    let r = reduce_lanes(a, |l| extreme(l, max).0);
+                    Ok(Element::wrap(r.into_shape_with_order(IxDyn(&outer_shape)).expect("shape")))
+                })
+            }
+        }
+    }
+}
+
+impl fmt::Display for Reduce {
+    /// `Sum{acc_dtype=float64}`, `Sum{axis=[1], acc_dtype=float64}`, `Reduce{maximum}{1}`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+impl Reduce {
+    fn describe(&self) -> String {
+        let axis_list = |a: &Vec<usize>| {
+            a.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match self.kind {
+            ReduceKind::Sum | ReduceKind::Prod => {
+                let name = if self.kind == ReduceKind::Sum { "Sum" } else { "Prod" };
+                let axis = match &self.axis {
+                    Some(a) => format!("axis=[{}], ", axis_list(a)),
+                    None => String::new(),
+                };
+                format!("{name}{{{axis}acc_dtype={}}}", self.acc_dtype)
+            }
+            ReduceKind::Maximum | ReduceKind::Minimum => {
+                let name = if self.kind == ReduceKind::Maximum { "maximum" } else { "minimum" };
+                match &self.axis {
+                    Some(a) => format!("Reduce{{{name}}}{{{}}}", axis_list(a)),
+                    None => format!("Reduce{{{name}}}"),
+                }
+            }
+        }
+    }
+}
+
+/// Theano's `MaxAndArgmax`: the max and the (first) argmax over `axis`, flattened over several.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MaxAndArgmax {
+    pub axis: Vec<usize>,
+}
+
+impl MaxAndArgmax {
+    pub fn infer(&self, inputs: &[&TensorType]) -> Result<Vec<TensorType>> {
+        let x = inputs[0];
+        if self.axis.iter().any(|&a| a >= x.ndim()) {
+            return Err(Error::value(self.to_string(), "axis out of range"));
+        }
+        let bcast: Vec<bool> = (0..x.ndim())
+            .filter(|d| !self.axis.contains(d))
+            .map(|d| x.broadcastable[d])
+            .collect();
+        Ok(vec![
+            TensorType::new(x.dtype, bcast.clone()),
+            TensorType::new(DType::Int64, bcast),
+        ])
+    }
+
+    pub fn perform(&self, x: &Value) -> Result<Vec<Value>> {
+        let (lanes, outer_shape) = lanes_of(x, &self.axis);
+        if lanes.shape()[1] == 0 {
+            return Err(Error::value(
+                self.to_string(),
+                "attempt to get argmax of an empty sequence",
+            ));
+        }
+        with_value!(&lanes, a => {
+            let mut maxes = Vec::with_capacity(a.shape()[0]);
+            let mut args = Vec::with_capacity(a.shape()[0]);
+            for lane in a.rows() {
+                let (m, i) = extreme(lane.as_slice().expect("standard layout"), true);
+                maxes.push(m);
+                args.push(i as i64);
+            }
+            let shape = IxDyn(&outer_shape);
+            Ok(vec![
+                Element::wrap(ArrayD::from_shape_vec(shape.clone(), maxes).expect("shape")),
+                Value::I64(ArrayD::from_shape_vec(shape, args).expect("shape")),
+            ])
+        })
+    }
+}
+
+impl fmt::Display for MaxAndArgmax {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let items: Vec<String> = self.axis.iter().map(|a| a.to_string()).collect();
+        if items.len() == 1 {
+            write!(f, "MaxAndArgmax{{axis=({},)}}", items[0])
+        } else {
+            write!(f, "MaxAndArgmax{{axis=({})}}", items.join(", "))
+        }
+    }
+}
+
+/// Moves the reduced axes last and returns a standard-layout 2-D array (outer, reduced) and
+/// the shape of the kept axes.
+fn lanes_of(x: &Value, axes: &[usize]) -> (Value, Vec<usize>) {
+    let ndim = x.ndim();
+    let kept: Vec<usize> = (0..ndim).filter(|d| !axes.contains(d)).collect();
+    let perm: Vec<usize> = kept.iter().chain(axes.iter()).copied().collect();
+    let outer_shape: Vec<usize> = kept.iter().map(|&d| x.shape()[d]).collect();
+    let outer: usize = outer_shape.iter().product();
+    let inner: usize = axes.iter().map(|&d| x.shape()[d]).product();
+    let lanes = with_value!(x, a => {
+        let p = a.view().permuted_axes(IxDyn(&perm));
+        let flat: Vec<_> = p.iter().copied().collect();
+        Element::wrap(ArrayD::from_shape_vec(IxDyn(&[outer, inner]), flat).expect("shape"))
+    });
+    (lanes, outer_shape)
+}
+
+fn reduce_lanes<T: Copy, R>(a: &ArrayD<T>, f: impl Fn(&[T]) -> R) -> ndarray::Array1<R> {
+    a.lanes(Axis(1))
+        .into_iter()
+        .map(|l| f(l.as_slice().expect("standard layout")))
+        .collect()
+}
+
+/// Pairwise summation: error O(log n · ε) instead of O(n · ε).
+pub fn pairwise_sum(v: &[f64]) -> f64 {
+    if v.len() <= 128 {
+        // Eight independent partial sums: vectorisable and still accurate on short blocks.
+        let mut acc = [0.0f64; 8];
+        let chunks = v.chunks_exact(8);
+        let rest = chunks.remainder();
+        for c in chunks {
+            for k in 0..8 {
+                acc[k] += c[k];
+            }
+        }
+        let mut s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        for &x in rest {
+            s += x;
+        }
+        s
+    } else {
+        let mid = (v.len() / 2) & !7;
+        pairwise_sum(&v[..mid]) + pairwise_sum(&v[mid..])
+    }
+}
+
+/// The max (or min) of a lane and its first index; NaN wins, as in numpy.
+fn extreme<T: Element>(lane: &[T], max: bool) -> (T, usize) {
+    let mut best = lane[0];
+    let mut idx = 0;
+    #[allow(clippy::eq_op)]
+    let is_nan = |v: T| v != v;
+    if is_nan(best) {
+        return (best, 0);
+    }
+    for (i, &v) in lane.iter().enumerate().skip(1) {
+        if is_nan(v) {
+            return (v, i);
+        }
+        if (max && v > best) || (!max && v < best) {
+            best = v;
+            idx = i;
+        }
+    }
+    (best, idx)
+}

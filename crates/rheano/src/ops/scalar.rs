@@ -1,0 +1,328 @@
+//! Scalar operations: the closed set that elementwise ops (and fused composites) are built from.
+//!
+//! Each scalar op knows its output dtype rule, its Theano names (the tensor-level symbol used in
+//! `Elemwise{add,no_inplace}` and the scalar name used inside composites), and its kernels in the
+//! float domain (f32, f64) and the integer domain (i64, wrapping like numpy).
+
+use crate::dtype::{float_x, DType};
+use crate::error::{Error, Result};
+use crate::math::Real;
+
+/// A scalar operation applied elementwise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ScalarOp {
+    Add,
+    Sub,
+    Mul,
+    TrueDiv,
+    IntDiv,
+    Mod,
+    Neg,
+    Pow,
+    Abs,
+    Exp,
+    Log,
+    Log1p,
+    Expm1,
+    Sqrt,
+    Sqr,
+    Tanh,
+    Sin,
+    Cos,
+    Maximum,
+    Minimum,
+    Inv,
+    Gt,
+    Lt,
+    Ge,
+    Le,
+    Eq,
+    Neq,
+    And,
+    Or,
+    Invert,
+    Switch,
+    Clip,
+    Cast(DType),
+    /// `second(a, b)`: b broadcast to the shape of both (Theano's `fill`).
+    Second,
+    Sigmoid,
+    Softplus,
+    UltraFastSigmoid,
+    Softsign,
+    Identity,
+}
+
+/// How the output dtype of a scalar op follows from its inputs.
+enum DTypeRule {
+    Upcast,
+    /// Integer inputs give floatX (true division).
+    UpcastFloatX,
+    UpgradeToFloat,
+    Bool,
+    /// upcast of all inputs but the first (switch's condition).
+    UpcastTail,
+    /// dtype of the last input (second / fill).
+    Last,
+    Fixed(DType),
+}
+
+impl ScalarOp {
+    /// Number of inputs, `None` for variadic (add, mul).
+    pub fn arity(self) -> Option<usize> {
+        use ScalarOp::*;
+        Some(match self {
+            Add | Mul => return None,
+            Neg | Abs | Exp | Log | Log1p | Expm1 | Sqrt | Sqr | Tanh | Sin | Cos | Inv
+            | Invert | Cast(_) | Sigmoid | Softplus | UltraFastSigmoid | Softsign | Identity => 1,
+            Switch | Clip => 3,
+            _ => 2,
+        })
+    }
+
+    fn dtype_rule(self) -> DTypeRule {
+        use ScalarOp::*;
+        match self {
+            Add | Sub | Mul | IntDiv | Mod | Pow | Maximum | Minimum | Neg | Abs | Sqr | And
+            | Or | Invert | Clip | Identity => DTypeRule::Upcast,
+            TrueDiv => DTypeRule::UpcastFloatX,
+            Exp | Log | Log1p | Expm1 | Sqrt | Tanh | Sin | Cos | Inv | Sigmoid | Softplus
+            | UltraFastSigmoid | Softsign => DTypeRule::UpgradeToFloat,
+            Gt | Lt | Ge | Le | Eq | Neq => DTypeRule::Bool,
+            Switch => DTypeRule::UpcastTail,
+            Second => DTypeRule::Last,
+            Cast(d) => DTypeRule::Fixed(d),
+        }
+    }
+
+    /// Output dtype for the given input dtypes (spec §1.4).
+    pub fn output_dtype(self, inputs: &[DType]) -> Result<DType> {
+        if let Some(n) = self.arity() {
+            if inputs.len() != n {
+                return Err(Error::ty(
+                    self.symbol(),
+                    format!("expected {n} inputs, got {}", inputs.len()),
+                ));
+            }
+        } else if inputs.is_empty() {
+            return Err(Error::ty(self.symbol(), "expected at least one input"));
+        }
+        let up = || DType::upcast_all(inputs.iter().copied()).expect("non-empty");
+        Ok(match self.dtype_rule() {
+            DTypeRule::Upcast => up(),
+            DTypeRule::UpcastFloatX => {
+                let d = up();
+                if d.is_discrete() {
+                    float_x()
+                } else {
+                    d
+                }
+            }
+            DTypeRule::UpgradeToFloat => up().upgrade_to_float(),
+            DTypeRule::Bool => DType::Bool,
+            DTypeRule::UpcastTail => DType::upcast_all(inputs[1..].iter().copied()).expect("3"),
+            DTypeRule::Last => *inputs.last().expect("non-empty"),
+            DTypeRule::Fixed(d) => d,
+        })
+    }
+
+    /// Theano's tensor-level symbol: `add` in `Elemwise{add,no_inplace}`, also the pprint name.
+    pub fn symbol(self) -> String {
+        use ScalarOp::*;
+        match self {
+            Add => "add",
+            Sub => "sub",
+            Mul => "mul",
+            TrueDiv => "true_div",
+            IntDiv => "int_div",
+            Mod => "mod",
+            Neg => "neg",
+            Pow => "pow",
+            Abs => "abs_",
+            Exp => "exp",
+            Log => "log",
+            Log1p => "log1p",
+            Expm1 => "expm1",
+            Sqrt => "sqrt",
+            Sqr => "sqr",
+            Tanh => "tanh",
+            Sin => "sin",
+            Cos => "cos",
+            Maximum => "maximum",
+            Minimum => "minimum",
+            Inv => "inv",
+            Gt => "gt",
+            Lt => "lt",
+            Ge => "ge",
+            Le => "le",
+            Eq => "eq",
+            Neq => "neq",
+            And => "and_",
+            Or => "or_",
+            Invert => "invert",
+            Switch => "switch",
+            Clip => "clip",
+            Cast(d) => return format!("Cast{{{d}}}"),
+            Second => "second",
+            Sigmoid => "sigmoid",
+            Softplus => "softplus",
+            UltraFastSigmoid => "ultra_fast_sigmoid",
+            Softsign => "softsign",
+            Identity => "identity",
+        }
+        .to_string()
+    }
+
+    /// Theano's scalar-op name, as printed inside `Composite{...}` and `Elemwise{...}`.
+    pub fn scalar_name(self) -> String {
+        use ScalarOp::*;
+        match self {
+            Abs => "Abs".into(),
+            Gt => "GT".into(),
+            Lt => "LT".into(),
+            Ge => "GE".into(),
+            Le => "LE".into(),
+            Eq => "EQ".into(),
+            Neq => "NEQ".into(),
+            And => "AND".into(),
+            Or => "OR".into(),
+            Invert => "Invert".into(),
+            Sigmoid => "scalar_sigmoid".into(),
+            Softplus => "scalar_softplus".into(),
+            UltraFastSigmoid => "ultra_fast_scalar_sigmoid".into(),
+            Softsign => "ScalarSoftsign".into(),
+            _ => self.symbol(),
+        }
+    }
+
+    /// The infix symbol of ops that pprint as operators.
+    pub fn operator(self) -> Option<&'static str> {
+        use ScalarOp::*;
+        Some(match self {
+            Add => "+",
+            Sub => "-",
+            Mul => "*",
+            TrueDiv => "/",
+            IntDiv => "//",
+            Pow => "**",
+            Neg => "-",
+            _ => return None,
+        })
+    }
+
+    pub fn is_comparison(self) -> bool {
+        use ScalarOp::*;
+        matches!(self, Gt | Lt | Ge | Le | Eq | Neq)
+    }
+
+    /// Float-domain kernel for ops with a float output (and comparisons handled elsewhere).
+    pub fn float_fn<F: Real>(self) -> Result<FloatFn<F>> {
+        use ScalarOp::*;
+        Ok(match self {
+            Add => FloatFn::Variadic(|a, b| a + b),
+            Mul => FloatFn::Variadic(|a, b| a * b),
+            Sub => FloatFn::Binary(|a, b| a - b),
+            TrueDiv => FloatFn::Binary(|a, b| a / b),
+            IntDiv => FloatFn::Binary(F::floor_div),
+            Mod => FloatFn::Binary(F::py_mod),
+            Pow => FloatFn::Binary(|a, b| a.powf(b)),
+            Maximum => FloatFn::Binary(F::nan_max),
+            Minimum => FloatFn::Binary(F::nan_min),
+            Neg => FloatFn::Unary(|a| -a),
+            Abs => FloatFn::Unary(|a| a.abs()),
+            Exp => FloatFn::Unary(|a| a.exp()),
+            Log => FloatFn::Unary(|a| a.ln()),
+            Log1p => FloatFn::Unary(|a| a.ln_1p()),
+            Expm1 => FloatFn::Unary(|a| a.exp_m1()),
+            Sqrt => FloatFn::Unary(|a| a.sqrt()),
+            Sqr => FloatFn::Unary(|a| a * a),
+            Tanh => FloatFn::Unary(|a| a.tanh()),
+            Sin => FloatFn::Unary(|a| a.sin()),
+            Cos => FloatFn::Unary(|a| a.cos()),
+            Inv => FloatFn::Unary(|a| a.recip()),
+            Sigmoid => FloatFn::Unary(F::sigmoid),
+            Softplus => FloatFn::Unary(F::softplus),
+            UltraFastSigmoid => FloatFn::Unary(F::ultra_fast_sigmoid),
+            Softsign => FloatFn::Unary(F::softsign),
+            Identity => FloatFn::Unary(|a| a),
+            Clip => FloatFn::Ternary(F::clip),
+            And | Or | Invert => {
+                return Err(Error::ty(
+                    self.symbol(),
+                    "bitwise operations need integer or bool inputs",
+                ))
+            }
+            Gt | Lt | Ge | Le | Eq | Neq | Switch | Cast(_) | Second => {
+                unreachable!("handled by the elementwise driver")
+            }
+        })
+    }
+
+    /// Integer-domain kernel (i64, wrapping like numpy's fixed-width integers).
+    pub fn int_fn(self) -> IntFn {
+        use ScalarOp::*;
+        match self {
+            Add => IntFn::Variadic(i64::wrapping_add),
+            Mul => IntFn::Variadic(i64::wrapping_mul),
+            Sub => IntFn::Binary(i64::wrapping_sub),
+            IntDiv => IntFn::Binary(int_floor_div),
+            Mod => IntFn::Binary(int_py_mod),
+            Pow => IntFn::Binary(|a, b| a.wrapping_pow(b.clamp(0, u32::MAX as i64) as u32)),
+            Maximum => IntFn::Binary(|a, b| a.max(b)),
+            Minimum => IntFn::Binary(|a, b| a.min(b)),
+            And => IntFn::Binary(|a, b| a & b),
+            Or => IntFn::Binary(|a, b| a | b),
+            Neg => IntFn::Unary(i64::wrapping_neg),
+            Abs => IntFn::Unary(i64::wrapping_abs),
+            Sqr => IntFn::Unary(|a| a.wrapping_mul(a)),
+            Invert => IntFn::Unary(|a| !a),
+            Identity => IntFn::Unary(|a| a),
+            Clip => IntFn::Ternary(|x, lo, hi| x.max(lo).min(hi)),
+            _ => IntFn::Unsupported,
+        }
+    }
+}
+
+/// A float kernel of some arity.
+pub enum FloatFn<F> {
+    Unary(fn(F) -> F),
+    Binary(fn(F, F) -> F),
+    Ternary(fn(F, F, F) -> F),
+    /// Associative binary function folded over any number of inputs.
+    Variadic(fn(F, F) -> F),
+}
+
+/// An integer kernel of some arity.
+pub enum IntFn {
+    Unary(fn(i64) -> i64),
+    Binary(fn(i64, i64) -> i64),
+    Ternary(fn(i64, i64, i64) -> i64),
+    Variadic(fn(i64, i64) -> i64),
+    Unsupported,
+}
+
+/// numpy's floor division on integers; division by zero gives 0 (numpy warns and gives 0).
+fn int_floor_div(a: i64, b: i64) -> i64 {
+    if b == 0 {
+        return 0;
+    }
+    let q = a.wrapping_div(b);
+    if a.wrapping_rem(b) != 0 && ((a < 0) != (b < 0)) {
+        q - 1
+    } else {
+        q
+    }
+}
+
+/// numpy's (Python's) modulo: the sign of the divisor; modulo zero gives 0.
+fn int_py_mod(a: i64, b: i64) -> i64 {
+    if b == 0 {
+        return 0;
+    }
+    let r = a.wrapping_rem(b);
+    if r != 0 && ((r < 0) != (b < 0)) {
+        r + b
+    } else {
+        r
+    }
+}

@@ -1,0 +1,236 @@
+//! Indexing: basic (integers and slices, Theano's `Subtensor`) and advanced (integer arrays).
+
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::types::TensorType;
+use crate::value::{Element, Value};
+use ndarray::{ArrayD, Axis, IxDyn};
+use std::fmt;
+
+/// One entry of a basic index. The dtype is that of the scalar input holding the bound; each
+/// present bound consumes one scalar input after `x`, in order.
+#[derive(Clone, Debug, PartialEq)]
+pub enum IdxEntry {
+    Index(DType),
+    Slice {
+        start: Option<DType>,
+        stop: Option<DType>,
+        step: Option<DType>,
+    },
+}
+
+impl IdxEntry {
+    pub fn n_inputs(&self) -> usize {
+        match self {
+            IdxEntry::Index(_) => 1,
+            IdxEntry::Slice { start, stop, step } => {
+                start.is_some() as usize + stop.is_some() as usize + step.is_some() as usize
+            }
+        }
+    }
+}
+
+/// `x[entries]` with integers and slices.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Subtensor {
+    pub entries: Vec<IdxEntry>,
+}
+
+impl Subtensor {
+    pub fn infer(&self, inputs: &[&TensorType]) -> Result<TensorType> {
+        let x = inputs[0];
+        if self.entries.len() > x.ndim() {
+            return Err(Error::index(
+                self.to_string(),
+                format!("too many indices ({}) for a tensor of ndim {}", self.entries.len(), x.ndim()),
+            ));
+        }
+        let n_in: usize = self.entries.iter().map(IdxEntry::n_inputs).sum();
+        if inputs.len() != 1 + n_in {
+            return Err(Error::ty(self.to_string(), "wrong number of index inputs"));
+        }
+        if inputs[1..].iter().any(|t| t.ndim() != 0 || !t.dtype.is_int()) {
+            return Err(Error::ty(self.to_string(), "indices must be integer scalars"));
+        }
+        let mut bcast = Vec::new();
+        for (d, e) in self.entries.iter().enumerate() {
+            if let IdxEntry::Slice { start, stop, step } = e {
+                let whole = start.is_none() && stop.is_none() && step.is_none();
+                bcast.push(whole && x.broadcastable[d]);
+            }
+        }
+        bcast.extend_from_slice(&x.broadcastable[self.entries.len()..]);
+        Ok(TensorType::new(x.dtype, bcast))
+    }
+
+    pub fn perform(&self, inputs: &[&Value]) -> Result<Value> {
+        let x = inputs[0];
+        let mut next = inputs[1..].iter().map(|v| v.to_i64_vec()[0]);
+        let mut take = |present: &Option<DType>| present.as_ref().map(|_| next.next().expect("index input"));
+        // Per axis: the list of positions to keep, or a single index (axis dropped).
+        let mut plan: Vec<(Vec<usize>, bool)> = Vec::new();
+        for (d, e) in self.entries.iter().enumerate() {
+            let len = x.shape()[d];
+            match e {
+                IdxEntry::Index(_) => {
+                    let i = take(&Some(DType::Int64)).expect("index");
+                    plan.push((vec![normalize_index(&self.to_string(), i, len, d)?], true));
+                }
+                IdxEntry::Slice { start, stop, step } => {
+                    let (a, b, s) = (take(start), take(stop), take(step));
+                    plan.push((slice_indices(&self.to_string(), a, b, s, len)?, false));
+                }
+            }
+        }
+        with_value!(x, a => {
+            let mut v: ArrayD<_> = a.clone();
+            for (d, (idx, _)) in plan.iter().enumerate() {
+                v = v.select(Axis(d), idx);
+            }
+            for (d, (_, drop)) in plan.iter().enumerate().rev() {
+                if *drop {
+                    v = v.index_axis_move(Axis(d), 0);
+                }
+            }
+            Ok(Element::wrap(v))
+        })
+    }
+}
+
+impl fmt::Display for Subtensor {
+    /// `Subtensor{int64}`, `Subtensor{int64:int64:}`, `Subtensor{::, int64}`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let part = |b: &Option<DType>| b.map(|d| d.name().to_string()).unwrap_or_default();
+        let items: Vec<String> = self
+            .entries
+            .iter()
+            .map(|e| match e {
+                IdxEntry::Index(d) => d.name().to_string(),
+                IdxEntry::Slice { start, stop, step } => {
+                    format!("{}:{}:{}", part(start), part(stop), part(step))
+                }
+            })
+            .collect();
+        write!(f, "Subtensor{{{}}}", items.join(", "))
+    }
+}
+
+fn normalize_index(op: &str, i: i64, len: usize, axis: usize) -> Result<usize> {
+    let n = len as i64;
+    let j = if i < 0 { i + n } else { i };
+    if j < 0 || j >= n {
+        return Err(Error::index(op, format!("index {i} is out of bounds for axis {axis} with size {len}")));
+    }
+    Ok(j as usize)
+}
+
+/// Python's slice semantics (clamping, negative bounds and steps).
+fn slice_indices(op: &str, start: Option<i64>, stop: Option<i64>, step: Option<i64>, len: usize) -> Result<Vec<usize>> {
+    let n = len as i64;
+    let step = step.unwrap_or(1);
+    if step == 0 {
+        return Err(Error::value(op, "slice step cannot be zero"));
+    }
+    let (lower, upper) = if step > 0 { (0, n) } else { (-1, n - 1) };
+    let adjust = |b: Option<i64>, default: i64| match b {
+        None => default,
+        Some(v) if v < 0 => (v + n).max(lower),
+        Some(v) => v.min(upper),
+    };
+    let start = adjust(start, if step > 0 { lower } else { upper });
+    let stop = adjust(stop, if step > 0 { upper } else { lower });
+    let mut out = Vec::new();
+    let mut i = start;
+    while (step > 0 && i < stop) || (step < 0 && i > stop) {
+        out.push(i as usize);
+        i += step;
+    }
+    Ok(out)
+}
+
+pub fn infer_adv1(inputs: &[&TensorType]) -> Result<TensorType> {
+    let (x, i) = (inputs[0], inputs[1]);
+    if x.ndim() == 0 {
+        return Err(Error::index("AdvancedSubtensor1", "cannot index a scalar"));
+    }
+    if i.ndim() != 1 || !i.dtype.is_int() {
+        return Err(Error::ty("AdvancedSubtensor1", format!("index must be an integer vector, got {i}")));
+    }
+    let mut b = vec![false];
+    b.extend_from_slice(&x.broadcastable[1..]);
+    Ok(TensorType::new(x.dtype, b))
+}
+
+pub fn perform_adv1(x: &Value, idx: &Value) -> Result<Value> {
+    let len = x.shape()[0];
+    let idx: Vec<usize> = idx
+        .to_i64_vec()
+        .into_iter()
+        .map(|i| normalize_index("AdvancedSubtensor1", i, len, 0))
+        .collect::<Result<_>>()?;
+    with_value!(x, a => Ok(Element::wrap(a.select(Axis(0), &idx))))
+}
+
+pub fn infer_adv(inputs: &[&TensorType]) -> Result<TensorType> {
+    let x = inputs[0];
+    let idx = &inputs[1..];
+    if idx.is_empty() || idx.len() > x.ndim() {
+        return Err(Error::index("AdvancedSubtensor", format!("{} index arrays for a tensor of ndim {}", idx.len(), x.ndim())));
+    }
+    if idx.iter().any(|t| !t.dtype.is_int()) {
+        return Err(Error::ty("AdvancedSubtensor", "index arrays must be of an integer dtype"));
+    }
+    let nd = idx.iter().map(|t| t.ndim()).max().unwrap_or(0);
+    let bcast: Vec<bool> = (0..nd)
+        .map(|d| idx.iter().all(|t| d + t.ndim() < nd || t.broadcastable[d + t.ndim() - nd]))
+        .collect();
+    let mut b = bcast;
+    b.extend_from_slice(&x.broadcastable[idx.len()..]);
+    Ok(TensorType::new(x.dtype, b))
+}
+
+pub fn perform_adv(inputs: &[&Value]) -> Result<Value> {
+    let op = "AdvancedSubtensor";
+    let x = inputs[0];
+    let idx = &inputs[1..];
+    let nd = idx.iter().map(|v| v.ndim()).max().unwrap_or(0);
+    // numpy broadcasting of the index arrays.
+    let mut shape = vec![1usize; nd];
+    for v in idx {
+        let off = nd - v.ndim();
+        for (d, &n) in v.shape().iter().enumerate() {
+            let s = &mut shape[off + d];
+            if *s == 1 {
+                *s = n;
+            } else if n != 1 && n != *s {
+                return Err(Error::index(op, format!("shape mismatch: indexing arrays could not be broadcast together with shapes {:?}", idx.iter().map(|v| v.shape().to_vec()).collect::<Vec<_>>())));
+            }
+        }
+    }
+    let arrays: Vec<ArrayD<i64>> = idx
+        .iter()
+        .map(|v| v.to_array::<i64>().broadcast(IxDyn(&shape)).expect("checked").to_owned())
+        .collect();
+    let k = idx.len();
+    let rest: Vec<usize> = x.shape()[k..].to_vec();
+    let rest_len: usize = rest.iter().product();
+    let n: usize = shape.iter().product();
+    let mut out_shape = shape.clone();
+    out_shape.extend_from_slice(&rest);
+    with_value!(x, a => {
+        let std = a.as_standard_layout();
+        let flat = std.as_slice().expect("standard layout");
+        let mut out = Vec::with_capacity(n * rest_len);
+        let iters: Vec<Vec<i64>> = arrays.iter().map(|a| a.iter().copied().collect()).collect();
+        for j in 0..n {
+            let mut off = 0usize;
+            for (d, it) in iters.iter().enumerate() {
+                let i = normalize_index(op, it[j], x.shape()[d], d)?;
+                off = off * x.shape()[d] + i;
+            }
+            let base = off * rest_len;
+            out.extend_from_slice(&flat[base..base + rest_len]);
+        }
+        Ok(Element::wrap(ArrayD::from_shape_vec(IxDyn(&out_shape), out).expect("shape")))
+    })
+}
