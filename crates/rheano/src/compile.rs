@@ -126,7 +126,10 @@ pub fn function_with(inputs: &[&Var], outputs: &[&Var], opts: FunctionOptions) -
         if v.is_constant() {
             return Err(Error::ty(
                 "function",
-                format!("a constant cannot be an input of a function: {}", v.str_repr()),
+                format!(
+                    "a constant cannot be an input of a function: {}",
+                    v.str_repr()
+                ),
             ));
         }
         if !seen.insert(v.id()) {
@@ -141,7 +144,10 @@ pub fn function_with(inputs: &[&Var], outputs: &[&Var], opts: FunctionOptions) -
         if !s.is_shared() {
             return Err(Error::ty(
                 "function",
-                format!("update target must be a SharedVariable, got {}", s.str_repr()),
+                format!(
+                    "update target must be a SharedVariable, got {}",
+                    s.str_repr()
+                ),
             ));
         }
         if !update_targets.insert(s.id()) {
@@ -176,7 +182,11 @@ pub fn function_with(inputs: &[&Var], outputs: &[&Var], opts: FunctionOptions) -
     let roots = rewrite::optimize(roots, &opts.mode)?;
 
     // Walk the graph, stopping at declared inputs.
-    let declared: HashMap<u64, usize> = inputs.iter().enumerate().map(|(i, v)| (v.id(), i)).collect();
+    let declared: HashMap<u64, usize> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v.id(), i))
+        .collect();
     let mut used = vec![false; inputs.len()];
     let mut order: Vec<Var> = Vec::new();
     let mut visited = HashSet::new();
@@ -208,7 +218,10 @@ pub fn function_with(inputs: &[&Var], outputs: &[&Var], opts: FunctionOptions) -
                 .map(|u| {
                     let (a, _) = u.owner().expect("has inputs");
                     let args: Vec<String> = a.inputs.iter().map(|i| i.str_repr()).collect();
-                    (a.inputs.iter().position(|i| i == v).unwrap_or(0), format!("{}({})", a.op, args.join(", ")))
+                    (
+                        a.inputs.iter().position(|i| i == v).unwrap_or(0),
+                        format!("{}({})", a.op, args.join(", ")),
+                    )
                 });
             let (pos, user) = user.unwrap_or((0, v.str_repr()));
             return Err(Error::MissingInput(format!(
@@ -263,7 +276,9 @@ pub fn function_with(inputs: &[&Var], outputs: &[&Var], opts: FunctionOptions) -
             shared.push((s, cell.clone()));
             continue;
         }
-        let Some((apply, _)) = v.owner() else { continue };
+        let Some((apply, _)) = v.owner() else {
+            continue;
+        };
         if !applied.insert(apply.id()) {
             continue;
         }

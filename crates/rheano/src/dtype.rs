@@ -210,7 +210,9 @@ mod tests {
             [Int32, Int32, Int32, Int32, Int64, Int32, Float64, Float64],
             [Int64, Int64, Int64, Int64, Int64, Int64, Float64, Float64],
             [UInt8, Int16, Int16, Int32, Int64, UInt8, Float32, Float64],
-            [Float32, Float32, Float32, Float64, Float64, Float32, Float32, Float64],
+            [
+                Float32, Float32, Float32, Float64, Float64, Float32, Float32, Float64,
+            ],
             [Float64; 8],
         ];
         for (i, a) in order.iter().enumerate() {

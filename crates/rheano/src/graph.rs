@@ -269,9 +269,7 @@ impl Var {
             return n;
         }
         match &self.0.kind {
-            VarKind::Constant { value, scalar } => {
-                crate::printing::constant_str(value, *scalar)
-            }
+            VarKind::Constant { value, scalar } => crate::printing::constant_str(value, *scalar),
             VarKind::Output { apply, index } => format!("{}.{}", apply.op, index),
             VarKind::Invalid(e) => format!("<invalid: {e}>"),
             VarKind::Input | VarKind::Shared(_) => format!("<{}>", self.0.ty),
@@ -283,7 +281,11 @@ impl Var {
         let mut seen = HashSet::new();
         let mut order = Vec::new();
         // Iterative DFS so deep graphs (long training chains) cannot overflow the stack.
-        let mut stack: Vec<(Var, bool)> = outputs.iter().rev().map(|v| ((*v).clone(), false)).collect();
+        let mut stack: Vec<(Var, bool)> = outputs
+            .iter()
+            .rev()
+            .map(|v| ((*v).clone(), false))
+            .collect();
         while let Some((v, expanded)) = stack.pop() {
             if expanded {
                 order.push(v);

@@ -47,7 +47,10 @@ impl TensorType {
             [false, false] => "matrix".into(),
             _ if b.iter().all(|x| !x) => format!("{}D", b.len()),
             _ => {
-                let items: Vec<&str> = b.iter().map(|&x| if x { "True" } else { "False" }).collect();
+                let items: Vec<&str> = b
+                    .iter()
+                    .map(|&x| if x { "True" } else { "False" })
+                    .collect();
                 if items.len() == 1 {
                     format!("({},)", items[0])
                 } else {

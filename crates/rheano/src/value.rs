@@ -299,9 +299,7 @@ impl Value {
     pub fn to_array<T: Element>(&self) -> std::borrow::Cow<'_, ArrayD<T>> {
         match T::unwrap(self) {
             Some(a) => std::borrow::Cow::Borrowed(a),
-            None => {
-                std::borrow::Cow::Owned(with_value!(self, a => a.mapv(|x| x.cast::<T>())))
-            }
+            None => std::borrow::Cow::Owned(with_value!(self, a => a.mapv(|x| x.cast::<T>()))),
         }
     }
 
@@ -345,8 +343,6 @@ impl Value {
         crate::printing::numpy_fmt::array_str(self)
     }
 }
-
-
 
 #[cfg(test)]
 mod tests {

@@ -10,7 +10,10 @@ use ndarray::{Array2, ArrayD, IxDyn, LinalgScalar};
 pub fn infer(inputs: &[&TensorType]) -> Result<TensorType> {
     let (a, b) = (inputs[0], inputs[1]);
     if a.ndim() == 0 || b.ndim() == 0 {
-        return Err(Error::ty("dot", "scalar operands are multiplied elementwise, not by Dot"));
+        return Err(Error::ty(
+            "dot",
+            "scalar operands are multiplied elementwise, not by Dot",
+        ));
     }
     let mut bcast: Vec<bool> = a.broadcastable[..a.ndim() - 1].to_vec();
     if b.ndim() >= 2 {
@@ -32,7 +35,11 @@ pub fn perform(a: &Value, b: &Value, out: &TensorType) -> Result<Value> {
 fn dot_in<T: Element + LinalgScalar>(a: &Value, b: &Value) -> Result<Value> {
     let (sa, sb) = (a.shape().to_vec(), b.shape().to_vec());
     let k = sa[sa.len() - 1];
-    let kb = if sb.len() == 1 { sb[0] } else { sb[sb.len() - 2] };
+    let kb = if sb.len() == 1 {
+        sb[0]
+    } else {
+        sb[sb.len() - 2]
+    };
     if k != kb {
         return Err(Error::value(
             "dot",
@@ -56,7 +63,11 @@ fn dot_in<T: Element + LinalgScalar>(a: &Value, b: &Value) -> Result<Value> {
         perm.push(nd - 1);
         let p = ba.view().permuted_axes(IxDyn(&perm));
         let rest: usize = sb.iter().product::<usize>() / k.max(1);
-        let rest = if k == 0 { sb[..nd - 2].iter().product::<usize>() * sb[nd - 1] } else { rest };
+        let rest = if k == 0 {
+            sb[..nd - 2].iter().product::<usize>() * sb[nd - 1]
+        } else {
+            rest
+        };
         let mut shape: Vec<usize> = sb[..nd - 2].to_vec();
         shape.push(sb[nd - 1]);
         (
@@ -68,5 +79,7 @@ fn dot_in<T: Element + LinalgScalar>(a: &Value, b: &Value) -> Result<Value> {
     let mut full: Vec<usize> = sa[..sa.len() - 1].to_vec();
     full.append(&mut out_shape);
     let flat: Vec<T> = r.iter().copied().collect();
-    Ok(T::wrap(ArrayD::from_shape_vec(IxDyn(&full), flat).expect("shape")))
+    Ok(T::wrap(
+        ArrayD::from_shape_vec(IxDyn(&full), flat).expect("shape"),
+    ))
 }

@@ -46,10 +46,7 @@ impl Elemwise {
             Error::Type { msg, .. } => Error::ty(self.to_string(), msg),
             other => other,
         })?;
-        let needs_int = matches!(
-            self.scalar,
-            ScalarOp::And | ScalarOp::Or | ScalarOp::Invert
-        );
+        let needs_int = matches!(self.scalar, ScalarOp::And | ScalarOp::Or | ScalarOp::Invert);
         if needs_int && out.is_float() {
             return Err(Error::ty(
                 self.to_string(),

@@ -45,7 +45,10 @@ impl NnetOp {
                     Value::F64(a) => Value::F64(softmax_rows(a, log)),
                     Value::F32(a) => Value::F32(softmax_rows(a, log)),
                     other => {
-                        return Err(Error::ty(self.to_string(), format!("expected floats, got {}", other.dtype())))
+                        return Err(Error::ty(
+                            self.to_string(),
+                            format!("expected floats, got {}", other.dtype()),
+                        ))
                     }
                 };
                 Ok(vec![out])
@@ -62,7 +65,10 @@ pub fn softmax_rows<F: Real>(x: &ArrayD<F>, log: bool) -> ArrayD<F> {
         return out;
     }
     for mut row in out.lanes_mut(last) {
-        let m = row.iter().fold(F::neg_infinity(), |m, &v| if v > m || v.is_nan() { v } else { m });
+        let m = row.iter().fold(
+            F::neg_infinity(),
+            |m, &v| if v > m || v.is_nan() { v } else { m },
+        );
         // Sum in f64: a float32 row of any length keeps its accuracy.
         let s: f64 = row.iter().map(|&v| (v - m).to_f64().exp()).sum();
         if log {

@@ -81,8 +81,17 @@ impl Reduce {
                 let prod = self.kind == ReduceKind::Prod;
                 if x.dtype().sum_acc_dtype() == DType::Float64 {
                     let a = lanes.to_array::<f64>();
-                    let r = reduce_lanes(&a, |l| if prod { l.iter().product() } else { pairwise_sum(l) });
-                    Ok(Value::from(r.into_shape_with_order(IxDyn(&outer_shape)).expect("shape")).cast(out.dtype))
+                    let r = reduce_lanes(&a, |l| {
+                        if prod {
+                            l.iter().product()
+                        } else {
+                            pairwise_sum(l)
+                        }
+                    });
+                    Ok(
+                        Value::from(r.into_shape_with_order(IxDyn(&outer_shape)).expect("shape"))
+                            .cast(out.dtype),
+                    )
                 } else {
                     let a = lanes.to_array::<i64>();
                     let r = reduce_lanes(&a, |l| {
@@ -92,7 +101,10 @@ impl Reduce {
                             l.iter().fold(0i64, |s, &v| s.wrapping_add(v))
                         }
                     });
-                    Ok(Value::from(r.into_shape_with_order(IxDyn(&outer_shape)).expect("shape")).cast(out.dtype))
+                    Ok(
+                        Value::from(r.into_shape_with_order(IxDyn(&outer_shape)).expect("shape"))
+                            .cast(out.dtype),
+                    )
                 }
             }
             ReduceKind::Maximum | ReduceKind::Minimum => {
@@ -129,7 +141,11 @@ impl Reduce {
         };
         match self.kind {
             ReduceKind::Sum | ReduceKind::Prod => {
-                let name = if self.kind == ReduceKind::Sum { "Sum" } else { "Prod" };
+                let name = if self.kind == ReduceKind::Sum {
+                    "Sum"
+                } else {
+                    "Prod"
+                };
                 let axis = match &self.axis {
                     Some(a) => format!("axis=[{}], ", axis_list(a)),
                     None => String::new(),
@@ -137,7 +153,11 @@ impl Reduce {
                 format!("{name}{{{axis}acc_dtype={}}}", self.acc_dtype)
             }
             ReduceKind::Maximum | ReduceKind::Minimum => {
-                let name = if self.kind == ReduceKind::Maximum { "maximum" } else { "minimum" };
+                let name = if self.kind == ReduceKind::Maximum {
+                    "maximum"
+                } else {
+                    "minimum"
+                };
                 match &self.axis {
                     Some(a) => format!("Reduce{{{name}}}{{{}}}", axis_list(a)),
                     None => format!("Reduce{{{name}}}"),
@@ -241,7 +261,8 @@ pub fn pairwise_sum(v: &[f64]) -> f64 {
                 acc[k] += c[k];
             }
         }
-        let mut s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        let mut s =
+            ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         for &x in rest {
             s += x;
         }

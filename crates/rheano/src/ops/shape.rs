@@ -21,11 +21,17 @@ impl DimShuffle {
             if *d >= x.ndim() {
                 return Err(Error::value(
                     self.to_string(),
-                    format!("dimension {d} does not exist in an input of ndim {}", x.ndim()),
+                    format!(
+                        "dimension {d} does not exist in an input of ndim {}",
+                        x.ndim()
+                    ),
                 ));
             }
             if seen[*d] {
-                return Err(Error::value(self.to_string(), format!("dimension {d} repeated")));
+                return Err(Error::value(
+                    self.to_string(),
+                    format!("dimension {d} repeated"),
+                ));
             }
             seen[*d] = true;
         }
@@ -106,26 +112,55 @@ impl Reshape {
         let op = format!("Reshape{{{}}}", self.bcast.len());
         let req = shape.to_i64_vec();
         if req.len() != self.bcast.len() {
-            return Err(Error::value(&op, format!("shape has {} entries, expected {}", req.len(), self.bcast.len())));
+            return Err(Error::value(
+                &op,
+                format!(
+                    "shape has {} entries, expected {}",
+                    req.len(),
+                    self.bcast.len()
+                ),
+            ));
         }
         let size = x.len();
         let neg: Vec<usize> = (0..req.len()).filter(|&i| req[i] == -1).collect();
         if neg.len() > 1 || req.iter().any(|&d| d < -1) {
-            return Err(Error::value(&op, format!("invalid shape {req:?}: at most one -1 and no other negative entry")));
+            return Err(Error::value(
+                &op,
+                format!("invalid shape {req:?}: at most one -1 and no other negative entry"),
+            ));
         }
-        let known: usize = req.iter().filter(|&&d| d >= 0).map(|&d| d as usize).product();
+        let known: usize = req
+            .iter()
+            .filter(|&&d| d >= 0)
+            .map(|&d| d as usize)
+            .product();
         let mut out: Vec<usize> = req.iter().map(|&d| d.max(0) as usize).collect();
         if let Some(&i) = neg.first() {
             if known == 0 || size % known != 0 {
-                return Err(Error::value(&op, format!("cannot reshape array of shape {:?} (size {size}) into shape {req:?}", x.shape())));
+                return Err(Error::value(
+                    &op,
+                    format!(
+                        "cannot reshape array of shape {:?} (size {size}) into shape {req:?}",
+                        x.shape()
+                    ),
+                ));
             }
             out[i] = size / known;
         } else if known != size {
-            return Err(Error::value(&op, format!("cannot reshape array of shape {:?} (size {size}) into shape {req:?}", x.shape())));
+            return Err(Error::value(
+                &op,
+                format!(
+                    "cannot reshape array of shape {:?} (size {size}) into shape {req:?}",
+                    x.shape()
+                ),
+            ));
         }
         for (d, (&b, &n)) in self.bcast.iter().zip(&out).enumerate() {
             if b && n != 1 {
-                return Err(Error::value(&op, format!("dimension {d} is broadcastable but the new shape gives it {n}")));
+                return Err(Error::value(
+                    &op,
+                    format!("dimension {d} is broadcastable but the new shape gives it {n}"),
+                ));
             }
         }
         x.reshape(&out)
@@ -137,7 +172,13 @@ pub fn infer_shape(_inputs: &[&TensorType]) -> Result<TensorType> {
 }
 
 pub fn perform_shape(x: &Value) -> Value {
-    Value::I64(ArrayD::from_shape_vec(IxDyn(&[x.ndim()]), x.shape().iter().map(|&n| n as i64).collect()).expect("shape"))
+    Value::I64(
+        ArrayD::from_shape_vec(
+            IxDyn(&[x.ndim()]),
+            x.shape().iter().map(|&n| n as i64).collect(),
+        )
+        .expect("shape"),
+    )
 }
 
 pub fn infer_arange(dtype: DType, inputs: &[&TensorType]) -> Result<TensorType> {
@@ -156,7 +197,10 @@ pub fn perform_arange(dtype: DType, inputs: &[&Value]) -> Result<Value> {
     }
     let n = ((stop - start) / step).ceil().max(0.0);
     if !n.is_finite() || n > 1e12 {
-        return Err(Error::value(op, format!("invalid range {start}..{stop} step {step}")));
+        return Err(Error::value(
+            op,
+            format!("invalid range {start}..{stop} step {step}"),
+        ));
     }
     let n = n as usize;
     if dtype.is_float() {
@@ -173,10 +217,20 @@ pub fn infer_alloc(bcast: &[bool], inputs: &[&TensorType]) -> Result<TensorType>
     let v = inputs[0];
     let dims = &inputs[1..];
     if dims.iter().any(|t| t.ndim() != 0 || !t.dtype.is_int()) {
-        return Err(Error::ty("Alloc", "the shape arguments must be integer scalars"));
+        return Err(Error::ty(
+            "Alloc",
+            "the shape arguments must be integer scalars",
+        ));
     }
     if v.ndim() > dims.len() {
-        return Err(Error::ty("Alloc", format!("the value has {} dimensions, more than the {} requested", v.ndim(), dims.len())));
+        return Err(Error::ty(
+            "Alloc",
+            format!(
+                "the value has {} dimensions, more than the {} requested",
+                v.ndim(),
+                dims.len()
+            ),
+        ));
     }
     Ok(TensorType::new(v.dtype, bcast.to_vec()))
 }
@@ -199,16 +253,24 @@ pub fn perform_alloc(inputs: &[&Value], out: &TensorType) -> Result<Value> {
 
 pub fn infer_join(axis: usize, inputs: &[&TensorType]) -> Result<TensorType> {
     let tensors = &inputs[1..];
-    let first = tensors.first().ok_or_else(|| Error::ty("Join", "nothing to join"))?;
+    let first = tensors
+        .first()
+        .ok_or_else(|| Error::ty("Join", "nothing to join"))?;
     let ndim = first.ndim();
     if ndim == 0 {
         return Err(Error::ty("Join", "cannot join scalars (use stack)"));
     }
     if tensors.iter().any(|t| t.ndim() != ndim) {
-        return Err(Error::ty("Join", "all tensors must have the same number of dimensions"));
+        return Err(Error::ty(
+            "Join",
+            "all tensors must have the same number of dimensions",
+        ));
     }
     if axis >= ndim {
-        return Err(Error::value("Join", format!("axis {axis} out of range for tensors of ndim {ndim}")));
+        return Err(Error::value(
+            "Join",
+            format!("axis {axis} out of range for tensors of ndim {ndim}"),
+        ));
     }
     let dtype = DType::upcast_all(tensors.iter().map(|t| t.dtype)).expect("non-empty");
     let bcast = (0..ndim)
@@ -222,7 +284,12 @@ pub fn perform_join(axis: usize, inputs: &[&Value], out: &TensorType) -> Result<
     for p in &parts[1..] {
         let (a, b) = (parts[0].shape(), p.shape());
         if (0..a.len()).any(|d| d != axis && a[d] != b[d]) {
-            return Err(Error::value("Join", format!("all dimensions but the join axis {axis} must match: shapes {a:?} and {b:?}")));
+            return Err(Error::value(
+                "Join",
+                format!(
+                    "all dimensions but the join axis {axis} must match: shapes {a:?} and {b:?}"
+                ),
+            ));
         }
     }
     dispatch_dtype!(out.dtype, T => {

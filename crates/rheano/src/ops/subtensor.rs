@@ -42,15 +42,25 @@ impl Subtensor {
         if self.entries.len() > x.ndim() {
             return Err(Error::index(
                 self.to_string(),
-                format!("too many indices ({}) for a tensor of ndim {}", self.entries.len(), x.ndim()),
+                format!(
+                    "too many indices ({}) for a tensor of ndim {}",
+                    self.entries.len(),
+                    x.ndim()
+                ),
             ));
         }
         let n_in: usize = self.entries.iter().map(IdxEntry::n_inputs).sum();
         if inputs.len() != 1 + n_in {
             return Err(Error::ty(self.to_string(), "wrong number of index inputs"));
         }
-        if inputs[1..].iter().any(|t| t.ndim() != 0 || !t.dtype.is_int()) {
-            return Err(Error::ty(self.to_string(), "indices must be integer scalars"));
+        if inputs[1..]
+            .iter()
+            .any(|t| t.ndim() != 0 || !t.dtype.is_int())
+        {
+            return Err(Error::ty(
+                self.to_string(),
+                "indices must be integer scalars",
+            ));
         }
         let mut bcast = Vec::new();
         for (d, e) in self.entries.iter().enumerate() {
@@ -66,7 +76,8 @@ impl Subtensor {
     pub fn perform(&self, inputs: &[&Value]) -> Result<Value> {
         let x = inputs[0];
         let mut next = inputs[1..].iter().map(|v| v.to_i64_vec()[0]);
-        let mut take = |present: &Option<DType>| present.as_ref().map(|_| next.next().expect("index input"));
+        let mut take =
+            |present: &Option<DType>| present.as_ref().map(|_| next.next().expect("index input"));
         // Per axis: the list of positions to keep, or a single index (axis dropped).
         let mut plan: Vec<(Vec<usize>, bool)> = Vec::new();
         for (d, e) in self.entries.iter().enumerate() {
@@ -119,13 +130,22 @@ fn normalize_index(op: &str, i: i64, len: usize, axis: usize) -> Result<usize> {
     let n = len as i64;
     let j = if i < 0 { i + n } else { i };
     if j < 0 || j >= n {
-        return Err(Error::index(op, format!("index {i} is out of bounds for axis {axis} with size {len}")));
+        return Err(Error::index(
+            op,
+            format!("index {i} is out of bounds for axis {axis} with size {len}"),
+        ));
     }
     Ok(j as usize)
 }
 
 /// Python's slice semantics (clamping, negative bounds and steps).
-fn slice_indices(op: &str, start: Option<i64>, stop: Option<i64>, step: Option<i64>, len: usize) -> Result<Vec<usize>> {
+fn slice_indices(
+    op: &str,
+    start: Option<i64>,
+    stop: Option<i64>,
+    step: Option<i64>,
+    len: usize,
+) -> Result<Vec<usize>> {
     let n = len as i64;
     let step = step.unwrap_or(1);
     if step == 0 {
@@ -154,7 +174,10 @@ pub fn infer_adv1(inputs: &[&TensorType]) -> Result<TensorType> {
         return Err(Error::index("AdvancedSubtensor1", "cannot index a scalar"));
     }
     if i.ndim() != 1 || !i.dtype.is_int() {
-        return Err(Error::ty("AdvancedSubtensor1", format!("index must be an integer vector, got {i}")));
+        return Err(Error::ty(
+            "AdvancedSubtensor1",
+            format!("index must be an integer vector, got {i}"),
+        ));
     }
     let mut b = vec![false];
     b.extend_from_slice(&x.broadcastable[1..]);
@@ -175,14 +198,27 @@ pub fn infer_adv(inputs: &[&TensorType]) -> Result<TensorType> {
     let x = inputs[0];
     let idx = &inputs[1..];
     if idx.is_empty() || idx.len() > x.ndim() {
-        return Err(Error::index("AdvancedSubtensor", format!("{} index arrays for a tensor of ndim {}", idx.len(), x.ndim())));
+        return Err(Error::index(
+            "AdvancedSubtensor",
+            format!(
+                "{} index arrays for a tensor of ndim {}",
+                idx.len(),
+                x.ndim()
+            ),
+        ));
     }
     if idx.iter().any(|t| !t.dtype.is_int()) {
-        return Err(Error::ty("AdvancedSubtensor", "index arrays must be of an integer dtype"));
+        return Err(Error::ty(
+            "AdvancedSubtensor",
+            "index arrays must be of an integer dtype",
+        ));
     }
     let nd = idx.iter().map(|t| t.ndim()).max().unwrap_or(0);
     let bcast: Vec<bool> = (0..nd)
-        .map(|d| idx.iter().all(|t| d + t.ndim() < nd || t.broadcastable[d + t.ndim() - nd]))
+        .map(|d| {
+            idx.iter()
+                .all(|t| d + t.ndim() < nd || t.broadcastable[d + t.ndim() - nd])
+        })
         .collect();
     let mut b = bcast;
     b.extend_from_slice(&x.broadcastable[idx.len()..]);
@@ -209,7 +245,12 @@ pub fn perform_adv(inputs: &[&Value]) -> Result<Value> {
     }
     let arrays: Vec<ArrayD<i64>> = idx
         .iter()
-        .map(|v| v.to_array::<i64>().broadcast(IxDyn(&shape)).expect("checked").to_owned())
+        .map(|v| {
+            v.to_array::<i64>()
+                .broadcast(IxDyn(&shape))
+                .expect("checked")
+                .to_owned()
+        })
         .collect();
     let k = idx.len();
     let rest: Vec<usize> = x.shape()[k..].to_vec();

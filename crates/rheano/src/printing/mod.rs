@@ -71,7 +71,10 @@ pub fn pprint(v: &Var) -> String {
             ScalarOp::Neg => format!("(-{})", p(0)),
             s if s.operator().is_some() => {
                 let sym = format!(" {} ", s.operator().expect("operator"));
-                format!("({})", args.iter().map(pprint).collect::<Vec<_>>().join(&sym))
+                format!(
+                    "({})",
+                    args.iter().map(pprint).collect::<Vec<_>>().join(&sym)
+                )
             }
             ScalarOp::Abs => format!("|{}|", p(0)),
             ScalarOp::Cast(d) => format!("{}({})", d, p(0)),
@@ -251,7 +254,10 @@ impl DebugPrinter<'_> {
                     String::new()
                 };
                 let topo = match &self.topo {
-                    Some(t) => t.get(&apply.id()).map(|i| i.to_string()).unwrap_or_default(),
+                    Some(t) => t
+                        .get(&apply.id())
+                        .map(|i| i.to_string())
+                        .unwrap_or_default(),
                     None => String::new(),
                 };
                 let name = v.name().unwrap_or_default();

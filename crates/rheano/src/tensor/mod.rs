@@ -244,12 +244,18 @@ pub fn not_(a: impl IntoVar) -> Var {
 
 /// `switch(cond, a, b)`: a where cond is true, else b.
 pub fn switch(cond: impl IntoVar, a: impl IntoVar, b: impl IntoVar) -> Var {
-    ew(ScalarOp::Switch, vec![cond.into_var(), a.into_var(), b.into_var()])
+    ew(
+        ScalarOp::Switch,
+        vec![cond.into_var(), a.into_var(), b.into_var()],
+    )
 }
 
 /// `clip(x, lo, hi)`; NaN passes through.
 pub fn clip(x: impl IntoVar, lo: impl IntoVar, hi: impl IntoVar) -> Var {
-    ew(ScalarOp::Clip, vec![x.into_var(), lo.into_var(), hi.into_var()])
+    ew(
+        ScalarOp::Clip,
+        vec![x.into_var(), lo.into_var(), hi.into_var()],
+    )
 }
 
 /// Converts to `dtype` (the variable itself when it already has it).
@@ -284,12 +290,18 @@ pub fn alloc(value: impl IntoVar, shape: Vec<Var>) -> Var {
 
 /// An array of zeros of the given (constant) shape and dtype.
 pub fn zeros(shape: &[usize], dtype: DType) -> Var {
-    alloc(constant_of(0.0, dtype), shape.iter().map(|&n| (n as i64).into_var()).collect())
+    alloc(
+        constant_of(0.0, dtype),
+        shape.iter().map(|&n| (n as i64).into_var()).collect(),
+    )
 }
 
 /// An array of ones of the given (constant) shape and dtype.
 pub fn ones(shape: &[usize], dtype: DType) -> Var {
-    alloc(constant_of(1.0, dtype), shape.iter().map(|&n| (n as i64).into_var()).collect())
+    alloc(
+        constant_of(1.0, dtype),
+        shape.iter().map(|&n| (n as i64).into_var()).collect(),
+    )
 }
 
 /// Which axes a reduction runs over: all (`ALL`), one, or several (negative counts from the end).
@@ -414,8 +426,15 @@ pub fn mean(x: &Var, axes: impl Into<Axes>, keepdims: bool) -> Var {
 fn max_and_argmax(x: &Var, axes: &Axes) -> Result<(Var, Var, Vec<usize>), Error> {
     x.check()?;
     let axis = resolve_axes("max_and_argmax", x, axes)?.unwrap_or_else(|| (0..x.ndim()).collect());
-    let outs = apply(Op::MaxAndArgmax(MaxAndArgmax { axis: axis.clone() }), vec![x.clone()]);
-    Ok((outs[0].clone(), outs[1].clone(), axis))
+    let outs = apply(
+        Op::MaxAndArgmax(MaxAndArgmax { axis: axis.clone() }),
+        vec![x.clone()],
+    );
+    Ok((
+        outs[0].clone().named("max"),
+        outs[1].clone().named("argmax"),
+        axis,
+    ))
 }
 
 /// Maximum over `axes` (Theano's `MaxAndArgmax` output 0).
@@ -496,7 +515,10 @@ pub fn reshape_var(x: &Var, new_shape: &Var, ndim: usize) -> Var {
         Some(v) => v.to_i64_vec().iter().map(|&d| d == 1).collect(),
         None => vec![false; ndim],
     };
-    apply1(Op::Reshape(Reshape { bcast }), vec![x.clone(), new_shape.clone()])
+    apply1(
+        Op::Reshape(Reshape { bcast }),
+        vec![x.clone(), new_shape.clone()],
+    )
 }
 
 /// Flattens the trailing dims so that the result has `outdim` dims.
@@ -504,7 +526,10 @@ pub fn flatten(x: &Var, outdim: usize) -> Var {
     if outdim == 0 || outdim > x.ndim().max(1) {
         return Var::invalid(Error::value(
             "flatten",
-            format!("outdim must be between 1 and {}, got {outdim}", x.ndim().max(1)),
+            format!(
+                "outdim must be between 1 and {}, got {outdim}",
+                x.ndim().max(1)
+            ),
         ));
     }
     if outdim == 1 {
@@ -600,7 +625,11 @@ impl Idx {
     }
     /// `x[start:stop:step]` with constant bounds.
     pub fn range(start: Option<i64>, stop: Option<i64>, step: Option<i64>) -> Idx {
-        Idx::Slice(start.map(Bound::Const), stop.map(Bound::Const), step.map(Bound::Const))
+        Idx::Slice(
+            start.map(Bound::Const),
+            stop.map(Bound::Const),
+            step.map(Bound::Const),
+        )
     }
     /// `x[idx]` with an integer array.
     pub fn array(v: &Var) -> Idx {
@@ -631,7 +660,10 @@ pub fn subtensor_index(x: &Var, i: i64) -> Var {
 
 /// Indexing `x[entries]`: integers and slices (basic), or integer arrays (advanced).
 pub fn index(x: &Var, entries: &[Idx]) -> Var {
-    let arrays = entries.iter().filter(|e| matches!(e, Idx::Array(_))).count();
+    let arrays = entries
+        .iter()
+        .filter(|e| matches!(e, Idx::Array(_)))
+        .count();
     if arrays > 0 {
         if arrays != entries.len() {
             return Var::invalid(Error::index(

@@ -16,6 +16,12 @@ pub fn softplus(x: impl IntoVar) -> Var {
 }
 
 fn pad_to_row(x: Var, op: &str) -> Var {
+    if x.error().is_none() && (x.ndim() > 2 || x.ndim() == 0 || !x.dtype().is_float()) {
+        return Var::invalid(crate::Error::Value {
+            op: op.to_string(),
+            msg: format!("x must be 1-d or 2-d tensor of floats. Got {}", x.ty()),
+        });
+    }
     if x.error().is_none() && x.ndim() == 1 {
         crate::warn(&format!(
             "DEPRECATION: If x is a vector, {op} will not automatically pad x anymore in next releases. If you need it, please do it manually. The vector case is gonna be supported soon and the output will be a vector."

@@ -1,5 +1,6 @@
 //! Rust operators on variables: `+ - * / %` and unary `-`, with numbers typed as Theano types
-//! Python literals (see [`super::IntoVar`]).
+//! Python literals (see [`super::IntoVar`]). On the left of an operator a float literal is an
+//! `f64` (Python float); write `T::constant(2.0f32) * x` for a float32 constant there.
 
 use super::{add, mod_, mul, neg, sub, true_div, IntoVar};
 use crate::graph::Var;
@@ -26,18 +27,6 @@ macro_rules! var_ops {
             }
         }
         impl $trait<&Var> for f64 {
-            type Output = Var;
-            fn $method(self, rhs: &Var) -> Var {
-                $f(self, rhs)
-            }
-        }
-        impl $trait<Var> for f32 {
-            type Output = Var;
-            fn $method(self, rhs: Var) -> Var {
-                $f(self, rhs)
-            }
-        }
-        impl $trait<&Var> for f32 {
             type Output = Var;
             fn $method(self, rhs: &Var) -> Var {
                 $f(self, rhs)
