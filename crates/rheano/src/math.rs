@@ -30,6 +30,42 @@ pub trait Real: Float + Element {
         Self::c(0.5) * (z + Self::one())
     }
 
+    /// max(x, 0), NaN passes through.
+    fn relu(x: Self) -> Self {
+        if x > Self::zero() {
+            x
+        } else if x.is_nan() {
+            x
+        } else {
+            Self::zero()
+        }
+    }
+
+    /// x for x > 0, alpha·x for x < 0 (one rounding), 0 at 0.
+    fn leaky_relu(x: Self, alpha: Self) -> Self {
+        if x > Self::zero() {
+            x
+        } else if x < Self::zero() {
+            alpha * x
+        } else if x.is_nan() {
+            x
+        } else {
+            Self::zero()
+        }
+    }
+
+    /// x for x > 0, alpha·(e^x − 1) otherwise.
+    fn elu(x: Self, alpha: Self) -> Self;
+
+    /// SELU: scale·x for x > 0, scale·alpha·(e^x − 1) otherwise.
+    fn selu(x: Self) -> Self;
+
+    /// softplus(−|z|) + z·((z > 0) − t), Theano's sigmoid_binary_crossentropy.
+    fn sigmoid_bce(z: Self, t: Self) -> Self {
+        let pos = if z > Self::zero() { Self::one() } else { Self::zero() };
+        Self::softplus(-z.abs()) + z * (pos - t)
+    }
+
     /// x / (1 + |x|), with the limits ±1 at ±inf.
     fn softsign(x: Self) -> Self {
         if x.is_infinite() {
@@ -133,7 +169,31 @@ impl Real for f64 {
             x.exp().ln_1p()
         }
     }
+
+    #[inline]
+    fn elu(x: f64, alpha: f64) -> f64 {
+        if x > 0.0 {
+            x
+        } else {
+            alpha * x.exp_m1()
+        }
+    }
+
+    #[inline]
+    fn selu(x: f64) -> f64 {
+        if x > 0.0 {
+            SELU_SCALE * x
+        } else {
+            SELU_SCALE_ALPHA * x.exp_m1()
+        }
+    }
 }
+
+/// SELU's constants (Klambauer et al. 2017), as Theano writes them.
+pub const SELU_ALPHA: f64 = 1.6732632423543772848170429916717;
+pub const SELU_SCALE: f64 = 1.0507009873554804934193349852946;
+/// scale·alpha, correctly rounded (so the negative branch rounds once less).
+const SELU_SCALE_ALPHA: f64 = 1.7580993408473768;
 
 impl Real for f32 {
     #[inline(always)]
@@ -150,5 +210,20 @@ impl Real for f32 {
     #[inline]
     fn softplus(x: f32) -> f32 {
         f64::softplus(x as f64) as f32
+    }
+
+    #[inline]
+    fn elu(x: f32, alpha: f32) -> f32 {
+        f64::elu(x as f64, alpha as f64) as f32
+    }
+
+    #[inline]
+    fn selu(x: f32) -> f32 {
+        f64::selu(x as f64) as f32
+    }
+
+    #[inline]
+    fn sigmoid_bce(z: f32, t: f32) -> f32 {
+        f64::sigmoid_bce(z as f64, t as f64) as f32
     }
 }

@@ -1,92 +1,387 @@
-//! Dedicated nnet ops (softmax family and the crossentropy ops). The activations that are
-//! elementwise (sigmoid, softplus, ...) are scalar ops in `scalar.rs`.
+//! Dedicated nnet ops: the softmax family and the crossentropy ops (spec §2.8–§2.14). The
+//! elementwise activations (sigmoid, softplus, relu, ...) are scalar ops in `scalar.rs`.
 
 use super::NodeTypes;
+use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::math::Real;
 use crate::types::TensorType;
-use crate::value::Value;
-use ndarray::{ArrayD, Axis};
+use crate::value::{Element, Value};
+use ndarray::{Array1, Array2, ArrayD, Axis, Ix2, IxDyn};
 use std::fmt;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum NnetOp {
-    /// Row-wise softmax of a matrix (Theano's `Softmax`).
-    Softmax,
-    /// Row-wise log-softmax of a matrix (Theano's `LogSoftmax`).
-    LogSoftmax,
+    /// Softmax over `axis`; `None` is Theano's 2-D row-wise `Softmax`.
+    Softmax { axis: Option<usize> },
+    /// Log-softmax over `axis`; `None` is Theano's 2-D row-wise `LogSoftmax`.
+    LogSoftmax { axis: Option<usize> },
+    /// softmax(x + b) row-wise, x 2-D, b 1-D.
+    SoftmaxWithBias,
+    /// (dy, sm) → dy⊙sm − Σ(dy⊙sm)·sm over `axis` (`None`: rows of a matrix).
+    SoftmaxGrad { axis: Option<usize> },
+    /// (coding 2-D, labels int vector) → −log coding[i, label_i].
+    CrossentropyCategorical1Hot,
+    /// (g, coding, labels) → the gradient of the above with respect to coding.
+    CrossentropyCategorical1HotGrad,
+    /// (x, b, labels) → (nll, softmax(x + b), argmax(x + b)).
+    CrossentropySoftmaxArgmax1HotWithBias,
+    /// (dy, sm, labels) → dy_i·(sm[i] − onehot(label_i)).
+    CrossentropySoftmax1HotWithBiasDx,
+    /// A constant first column prepended to a matrix.
+    PrependScalarConstant(f64),
+    /// (val scalar, mat) → a first column `val` prepended to `mat`.
+    PrependScalar,
+    /// (actual, pred) → (confusion matrix, sorted distinct labels).
+    ConfusionMatrix,
+}
+
+fn need(cond: bool, op: &NnetOp, kind: fn(String, String) -> Error, msg: String) -> Result<()> {
+    if cond {
+        Ok(())
+    } else {
+        Err(kind(op.to_string(), msg))
+    }
+}
+
+fn type_err(op: String, msg: String) -> Error {
+    Error::Type { op, msg }
+}
+fn value_err(op: String, msg: String) -> Error {
+    Error::Value { op, msg }
 }
 
 impl NnetOp {
     pub fn n_outputs(&self) -> usize {
-        1
+        match self {
+            NnetOp::CrossentropySoftmaxArgmax1HotWithBias => 3,
+            NnetOp::ConfusionMatrix => 2,
+            _ => 1,
+        }
     }
 
     pub fn infer(&self, inputs: &[&TensorType]) -> Result<Vec<TensorType>> {
+        use NnetOp::*;
+        let float2 = |t: &TensorType| t.ndim() == 2 && t.dtype.is_float();
         match self {
-            NnetOp::Softmax | NnetOp::LogSoftmax => {
+            Softmax { axis } | LogSoftmax { axis } => {
                 let x = inputs[0];
-                if x.ndim() != 2 || !x.dtype.is_float() {
-                    return Err(Error::value(
-                        self.to_string(),
-                        format!("x must be 1-d or 2-d tensor of floats. Got {x}"),
-                    ));
+                match axis {
+                    None => need(float2(x), self, value_err, format!("x must be 1-d or 2-d tensor of floats. Got {x}"))?,
+                    Some(a) => need(x.dtype.is_float() && *a < x.ndim(), self, value_err, format!("x must be a float tensor with an axis {a}. Got {x}"))?,
                 }
                 Ok(vec![x.clone()])
             }
-        }
-    }
-
-    pub fn perform(&self, _types: &NodeTypes, inputs: &[&Value]) -> Result<Vec<Value>> {
-        match self {
-            NnetOp::Softmax | NnetOp::LogSoftmax => {
-                let log = *self == NnetOp::LogSoftmax;
-                let out = match inputs[0] {
-                    Value::F64(a) => Value::F64(softmax_rows(a, log)),
-                    Value::F32(a) => Value::F32(softmax_rows(a, log)),
-                    other => {
-                        return Err(Error::ty(
-                            self.to_string(),
-                            format!("expected floats, got {}", other.dtype()),
-                        ))
-                    }
+            SoftmaxWithBias => {
+                let (x, b) = (inputs[0], inputs[1]);
+                need(float2(x), self, value_err, format!("x must be 2-d tensor of floats. Got {x}"))?;
+                need(b.ndim() == 1 && b.dtype.is_float(), self, value_err, format!("b must be 1-d tensor of floats. Got {b}"))?;
+                Ok(vec![x.with_dtype(x.dtype.upcast(b.dtype))])
+            }
+            SoftmaxGrad { axis } => {
+                let (dy, sm) = (inputs[0], inputs[1]);
+                let ok = match axis {
+                    None => sm.ndim() == 2,
+                    Some(a) => *a < sm.ndim(),
                 };
-                Ok(vec![out])
+                need(ok && dy.ndim() == sm.ndim() && dy.dtype.is_float() && sm.dtype.is_float(), self, value_err, format!("dy and sm must be float tensors of the same rank, got {dy} and {sm}"))?;
+                Ok(vec![sm.with_dtype(dy.dtype.upcast(sm.dtype))])
+            }
+            CrossentropyCategorical1Hot => {
+                let (c, t) = (inputs[0], inputs[1]);
+                need(c.ndim() == 2 && c.dtype.is_float(), self, type_err, format!("matrix required for argument: coding_dist (got type: {c})"))?;
+                let ok = t.ndim() == 1 && !t.broadcastable[0] && matches!(t.dtype, DType::Int32 | DType::Int64);
+                need(ok, self, type_err, format!("integer vector required for argument: true_one_of_n(got type: {t} instead of: TensorType(int64, vector))"))?;
+                Ok(vec![TensorType::new(c.dtype, vec![c.broadcastable[0]])])
+            }
+            CrossentropyCategorical1HotGrad => {
+                let (g, c, t) = (inputs[0], inputs[1], inputs[2]);
+                need(g.ndim() == 1 && c.ndim() == 2 && t.ndim() == 1 && t.dtype.is_int(), self, type_err, format!("expected (vector, matrix, int vector), got ({g}, {c}, {t})"))?;
+                Ok(vec![c.with_dtype(c.dtype.upcast(g.dtype))])
+            }
+            CrossentropySoftmaxArgmax1HotWithBias => {
+                let (x, b, y) = (inputs[0], inputs[1], inputs[2]);
+                need(float2(x), self, value_err, format!("x must be 2-d tensor of floats. Got {x}"))?;
+                need(b.ndim() == 1 && b.dtype.is_float(), self, value_err, format!("b must be 1-d tensor of floats. Got {b}"))?;
+                need(y.ndim() == 1 && y.dtype.is_int(), self, value_err, format!("y_idx must be 1-d tensor of [u]ints. Got {y}"))?;
+                let d = x.dtype.upcast(b.dtype);
+                Ok(vec![
+                    TensorType::new(d, y.broadcastable.clone()),
+                    x.with_dtype(d),
+                    y.clone(),
+                ])
+            }
+            CrossentropySoftmax1HotWithBiasDx => {
+                let (dy, sm, y) = (inputs[0], inputs[1], inputs[2]);
+                need(dy.ndim() <= 1 && dy.dtype.is_float(), self, value_err, format!("dy must be a float scalar or vector. Got {dy}"))?;
+                need(float2(sm), self, value_err, format!("sm must be 2-d tensor of floats. Got {sm}"))?;
+                need(y.ndim() == 1 && y.dtype.is_int(), self, value_err, format!("y_idx must be 1-d tensor of [u]ints. Got {y}"))?;
+                Ok(vec![sm.with_dtype(sm.dtype.upcast(dy.dtype))])
+            }
+            PrependScalarConstant(_) => {
+                let m = inputs[0];
+                need(m.ndim() == 2 && !m.broadcastable[0] && !m.broadcastable[1], self, type_err, format!("a matrix is required, got {m}"))?;
+                Ok(vec![m.clone()])
+            }
+            PrependScalar => {
+                let (v, m) = (inputs[0], inputs[1]);
+                need(v.ndim() == 0, self, type_err, format!("val must be a scalar, got {v}"))?;
+                need(m.ndim() == 2 && !m.broadcastable[0] && !m.broadcastable[1], self, type_err, format!("a matrix is required, got {m}"))?;
+                Ok(vec![m.with_dtype(m.dtype.upcast(v.dtype))])
+            }
+            ConfusionMatrix => {
+                let (a, p) = (inputs[0], inputs[1]);
+                need(a.ndim() == 1 && p.ndim() == 1, self, value_err, format!("actual and pred must be 1-d tensors, got {a} and {p}"))?;
+                Ok(vec![TensorType::dense(DType::Int64, 2), TensorType::dense(a.dtype.upcast(p.dtype), 1)])
             }
         }
     }
+
+    pub fn perform(&self, types: &NodeTypes, inputs: &[&Value]) -> Result<Vec<Value>> {
+        use NnetOp::*;
+        let out_dt = types.outputs[0].dtype;
+        let name = self.to_string();
+        Ok(match self {
+            Softmax { axis } | LogSoftmax { axis } => {
+                let log = matches!(self, LogSoftmax { .. });
+                let ax = axis.unwrap_or(1);
+                vec![float_op!(out_dt, F => F::wrap(softmax_axis(&inputs[0].to_array::<F>(), ax, log)))]
+            }
+            SoftmaxWithBias => {
+                let (x, b) = (inputs[0], inputs[1]);
+                check_cols(&name, x, b, "b must have same number of columns as x")?;
+                vec![float_op!(out_dt, F => {
+                    let s = add_bias::<F>(x, b);
+                    F::wrap(softmax_axis(&s, 1, false))
+                })]
+            }
+            SoftmaxGrad { axis } => {
+                let ax = axis.unwrap_or(1);
+                if inputs[0].shape() != inputs[1].shape() {
+                    return Err(Error::value(name, format!("dy and sm must have the same shape, got {:?} and {:?}", inputs[0].shape(), inputs[1].shape())));
+                }
+                vec![float_op!(out_dt, F => F::wrap(softmax_grad(&inputs[0].to_array::<F>(), &inputs[1].to_array::<F>(), ax)))]
+            }
+            CrossentropyCategorical1Hot => {
+                let (c, t) = (inputs[0], inputs[1]);
+                let labels = check_labels(&name, t, c.shape()[0], c.shape()[1])?;
+                vec![float_op!(out_dt, F => {
+                    let c = c.to_array::<F>();
+                    let c2 = c.view().into_dimensionality::<Ix2>().expect("2-d");
+                    let v: Array1<F> = labels.iter().enumerate().map(|(i, &l)| -c2[[i, l]].ln()).collect();
+                    F::wrap(v.into_dyn())
+                })]
+            }
+            CrossentropyCategorical1HotGrad => {
+                let (g, c, t) = (inputs[0], inputs[1], inputs[2]);
+                let labels = check_labels(&name, t, c.shape()[0], c.shape()[1])?;
+                if g.len() != labels.len() {
+                    return Err(Error::value(name, format!("g has {} entries for {} rows", g.len(), labels.len())));
+                }
+                vec![float_op!(out_dt, F => {
+                    let c = c.to_array::<F>();
+                    let g = g.to_array::<F>();
+                    let c2 = c.view().into_dimensionality::<Ix2>().expect("2-d");
+                    let mut out = Array2::<F>::zeros(c2.raw_dim());
+                    for (i, (&l, &gi)) in labels.iter().zip(g.iter()).enumerate() {
+                        out[[i, l]] = -gi / c2[[i, l]];
+                    }
+                    F::wrap(out.into_dyn())
+                })]
+            }
+            CrossentropySoftmaxArgmax1HotWithBias => {
+                let (x, b, y) = (inputs[0], inputs[1], inputs[2]);
+                check_cols(&name, x, b, "b must have same number of columns as x")?;
+                if y.len() != x.shape()[0] {
+                    return Err(Error::value(name, format!("y_idx must have same number of rows as x ({} vs {})", y.len(), x.shape()[0])));
+                }
+                let labels = check_labels(&name, y, x.shape()[0], x.shape()[1])?;
+                let (nll, sm, am) = float_op!(out_dt, F => {
+                    let (nll, sm, am) = softmax_nll::<F>(&add_bias::<F>(x, b), &labels);
+                    (F::wrap(nll), F::wrap(sm), am)
+                });
+                vec![nll, sm, Value::I64(am).cast(y.dtype())]
+            }
+            CrossentropySoftmax1HotWithBiasDx => {
+                let (dy, sm, y) = (inputs[0], inputs[1], inputs[2]);
+                let n = sm.shape()[0];
+                let labels = check_labels(&name, y, n, sm.shape()[1])?;
+                if dy.ndim() == 1 && dy.len() != n && dy.len() != 1 {
+                    return Err(Error::value(name, format!("dy has {} entries for {n} rows", dy.len())));
+                }
+                vec![float_op!(out_dt, F => {
+                    let dyv: Vec<F> = dy.to_array::<F>().iter().copied().collect();
+                    let mut out = sm.to_array::<F>().into_owned().into_dimensionality::<Ix2>().expect("2-d");
+                    for (i, mut row) in out.rows_mut().into_iter().enumerate() {
+                        let d = if dyv.len() == 1 { dyv[0] } else { dyv[i] };
+                        row.mapv_inplace(|v| v * d);
+                        row[labels[i]] = row[labels[i]] - d;
+                    }
+                    F::wrap(out.into_dyn())
+                })]
+            }
+            PrependScalarConstant(v) => vec![prepend(inputs[0], &Value::from(*v), out_dt)],
+            PrependScalar => vec![prepend(inputs[1], inputs[0], out_dt)],
+            ConfusionMatrix => {
+                let (a, p) = (inputs[0], inputs[1]);
+                if a.len() != p.len() {
+                    return Err(Error::value(name, format!("actual and pred must have the same length ({} vs {})", a.len(), p.len())));
+                }
+                let od = types.outputs[1].dtype;
+                let (av, pv) = (a.cast(od).to_f64_vec(), p.cast(od).to_f64_vec());
+                let mut order: Vec<f64> = av.iter().chain(&pv).copied().collect();
+                order.sort_by(|x, y| x.total_cmp(y));
+                order.dedup();
+                let pos = |v: f64| order.iter().position(|&o| o == v).expect("present");
+                let mut conf = Array2::<i64>::zeros((order.len(), order.len()));
+                for (&x, &y) in av.iter().zip(&pv) {
+                    conf[[pos(x), pos(y)]] += 1;
+                }
+                vec![Value::from(conf), Value::from(Array1::from(order)).cast(od)]
+            }
+        })
+    }
 }
 
-/// Softmax (or log-softmax) of each row of the last axis, shifted by the row max.
-pub fn softmax_rows<F: Real>(x: &ArrayD<F>, log: bool) -> ArrayD<F> {
-    let mut out = x.to_owned();
-    let last = Axis(x.ndim().saturating_sub(1));
-    if x.ndim() == 0 {
-        return out;
+/// Runs `$body` with `$F` the float type of `$dt` (f32 or f64).
+macro_rules! float_op {
+    ($dt:expr, $F:ident => $body:expr) => {
+        if $dt == DType::Float32 {
+            type $F = f32;
+            $body
+        } else {
+            type $F = f64;
+            $body
+        }
+    };
+}
+use float_op;
+
+fn check_cols(op: &str, x: &Value, b: &Value, msg: &str) -> Result<()> {
+    if x.shape()[1] != b.shape()[0] {
+        return Err(Error::value(op, format!("{msg} (x.shape = {:?}, b.shape = {:?})", x.shape(), b.shape())));
     }
-    for mut row in out.lanes_mut(last) {
-        let m = row.iter().fold(
-            F::neg_infinity(),
-            |m, &v| if v > m || v.is_nan() { v } else { m },
-        );
-        // Sum in f64: a float32 row of any length keeps its accuracy.
-        let s: f64 = row.iter().map(|&v| (v - m).to_f64().exp()).sum();
+    Ok(())
+}
+
+/// Labels as indices, each checked against the number of classes (never wrapped around).
+fn check_labels(op: &str, y: &Value, rows: usize, classes: usize) -> Result<Vec<usize>> {
+    let v = y.to_i64_vec();
+    if v.len() != rows {
+        return Err(Error::value(op, format!("{} labels for {rows} rows", v.len())));
+    }
+    v.iter()
+        .map(|&l| {
+            if l < 0 || l as usize >= classes {
+                Err(Error::value(op, format!("y_i value out of bounds: label {l} for {classes} classes")))
+            } else {
+                Ok(l as usize)
+            }
+        })
+        .collect()
+}
+
+fn add_bias<F: Real>(x: &Value, b: &Value) -> ArrayD<F> {
+    let mut s = x.to_array::<F>().into_owned();
+    let b = b.to_array::<F>();
+    let b1: Vec<F> = b.iter().copied().collect();
+    for mut row in s.lanes_mut(Axis(1)) {
+        for (v, &bb) in row.iter_mut().zip(&b1) {
+            *v = *v + bb;
+        }
+    }
+    s
+}
+
+/// Softmax (or log-softmax) over `axis`, each lane shifted by its max; sums in f64.
+pub fn softmax_axis<F: Real>(x: &ArrayD<F>, axis: usize, log: bool) -> ArrayD<F> {
+    let mut out = x.to_owned();
+    for mut lane in out.lanes_mut(Axis(axis)) {
+        let m = lane.iter().fold(F::neg_infinity(), |m, &v| if v > m || v.is_nan() { v } else { m });
+        let s: f64 = lane.iter().map(|&v| (v.to_f64() - m.to_f64()).exp()).sum();
         if log {
             let ls = s.ln();
-            row.mapv_inplace(|v| F::c((v - m).to_f64() - ls));
+            lane.mapv_inplace(|v| F::c((v.to_f64() - m.to_f64()) - ls));
         } else {
             let inv = 1.0 / s;
-            row.mapv_inplace(|v| F::c((v - m).to_f64().exp() * inv));
+            lane.mapv_inplace(|v| F::c((v.to_f64() - m.to_f64()).exp() * inv));
         }
     }
     out
 }
 
+/// dx = dy⊙sm − (Σ dy⊙sm)·sm over `axis`.
+pub fn softmax_grad<F: Real>(dy: &ArrayD<F>, sm: &ArrayD<F>, axis: usize) -> ArrayD<F> {
+    let mut out = sm.to_owned();
+    for (mut o, d) in out.lanes_mut(Axis(axis)).into_iter().zip(dy.lanes(Axis(axis))) {
+        let s: f64 = o.iter().zip(d.iter()).map(|(&s, &g)| s.to_f64() * g.to_f64()).sum();
+        for (ov, &g) in o.iter_mut().zip(d.iter()) {
+            *ov = F::c(ov.to_f64() * (g.to_f64() - s));
+        }
+    }
+    out
+}
+
+/// Per row: nll = log Σ e^(r − m) − (r_y − m), the softmax, and the first argmax.
+fn softmax_nll<F: Real>(r: &ArrayD<F>, labels: &[usize]) -> (ArrayD<F>, ArrayD<F>, ArrayD<i64>) {
+    let mut sm = r.to_owned();
+    let mut nll = Vec::with_capacity(labels.len());
+    let mut am = Vec::with_capacity(labels.len());
+    for (i, mut row) in sm.lanes_mut(Axis(1)).into_iter().enumerate() {
+        let mut m = F::neg_infinity();
+        let mut arg = 0;
+        for (j, &v) in row.iter().enumerate() {
+            if v > m || (v.is_nan() && !m.is_nan()) {
+                m = v;
+                arg = j;
+            }
+        }
+        let s: f64 = row.iter().map(|&v| (v.to_f64() - m.to_f64()).exp()).sum();
+        let ls = s.ln();
+        let ry = row[labels[i]].to_f64() - m.to_f64();
+        nll.push(F::c(ls - ry));
+        am.push(arg as i64);
+        let inv = 1.0 / s;
+        row.mapv_inplace(|v| F::c((v.to_f64() - m.to_f64()).exp() * inv));
+    }
+    let n = labels.len();
+    (
+        ArrayD::from_shape_vec(IxDyn(&[n]), nll).expect("shape"),
+        sm,
+        ArrayD::from_shape_vec(IxDyn(&[n]), am).expect("shape"),
+    )
+}
+
+fn prepend(mat: &Value, val: &Value, dt: DType) -> Value {
+    fn go<T: Element>(mat: &Value, val: &Value) -> Value {
+        let a = mat.to_array::<T>();
+        let fill = val.to_array::<T>().iter().copied().next().unwrap_or_default();
+        let (r, c) = (a.shape()[0], a.shape()[1]);
+        let mut out = ArrayD::from_elem(IxDyn(&[r, c + 1]), fill);
+        out.slice_axis_mut(Axis(1), ndarray::Slice::from(1..)).assign(&*a);
+        T::wrap(out)
+    }
+    dispatch_dtype!(dt, T => go::<T>(mat, val))
+}
+
 impl fmt::Display for NnetOp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            NnetOp::Softmax => "Softmax",
-            NnetOp::LogSoftmax => "LogSoftmax",
-        })
+        use NnetOp::*;
+        match self {
+            Softmax { axis: None } => f.write_str("Softmax"),
+            Softmax { axis: Some(a) } => write!(f, "Softmax{{axis={a}}}"),
+            LogSoftmax { axis: None } => f.write_str("LogSoftmax"),
+            LogSoftmax { axis: Some(a) } => write!(f, "LogSoftmax{{axis={a}}}"),
+            SoftmaxWithBias => f.write_str("SoftmaxWithBias"),
+            SoftmaxGrad { axis: None } => f.write_str("SoftmaxGrad"),
+            SoftmaxGrad { axis: Some(a) } => write!(f, "SoftmaxGrad{{axis={a}}}"),
+            CrossentropyCategorical1Hot => f.write_str("CrossentropyCategorical1Hot"),
+            CrossentropyCategorical1HotGrad => f.write_str("CrossentropyCategorical1HotGrad"),
+            CrossentropySoftmaxArgmax1HotWithBias => f.write_str("CrossentropySoftmaxArgmax1HotWithBias"),
+            CrossentropySoftmax1HotWithBiasDx => f.write_str("CrossentropySoftmax1HotWithBiasDx"),
+            PrependScalarConstant(v) => write!(f, "Prepend_scalar_constant_to_each_row{{{}}}", crate::printing::numpy_fmt::py_float_repr(*v, false)),
+            PrependScalar => f.write_str("Prepend_scalar_to_each_row"),
+            ConfusionMatrix => f.write_str("confusion_matrix"),
+        }
     }
 }

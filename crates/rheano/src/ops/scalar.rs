@@ -50,6 +50,16 @@ pub enum ScalarOp {
     Softplus,
     UltraFastSigmoid,
     Softsign,
+    /// max(x, 0); relu(−inf) = 0.
+    Relu,
+    /// x for x > 0, alpha·x otherwise (`relu(x, alpha)`).
+    LeakyRelu,
+    /// x for x > 0, alpha·(e^x − 1) otherwise (`elu(x, alpha)`).
+    Elu,
+    /// scale·elu(x, alpha) with the SELU constants.
+    Selu,
+    /// softplus(−|z|) + z·((z > 0) − t): binary crossentropy of sigmoid(z) against t.
+    SigmoidBinaryCrossentropy,
     Identity,
 }
 
@@ -65,6 +75,12 @@ enum DTypeRule {
     /// dtype of the last input (second / fill).
     Last,
     Fixed(DType),
+    /// upcast with a float32 constant (relu's 0.5).
+    UpcastFloat32,
+    /// Theano's elu graph: upgrade_to_float(x) ⊕ alpha ⊕ x.
+    Elu,
+    /// upgrade_to_float(x) ⊕ floatX (selu's Python-float constants).
+    UpcastFloatX2,
 }
 
 impl ScalarOp {
@@ -74,7 +90,8 @@ impl ScalarOp {
         Some(match self {
             Add | Mul => return None,
             Neg | Abs | Exp | Log | Log1p | Expm1 | Sqrt | Sqr | Tanh | Sin | Cos | Inv
-            | Invert | Cast(_) | Sigmoid | Softplus | UltraFastSigmoid | Softsign | Identity => 1,
+            | Invert | Cast(_) | Sigmoid | Softplus | UltraFastSigmoid | Softsign | Identity
+            | Relu | Selu => 1,
             Switch | Clip => 3,
             _ => 2,
         })
@@ -92,6 +109,10 @@ impl ScalarOp {
             Switch => DTypeRule::UpcastTail,
             Second => DTypeRule::Last,
             Cast(d) => DTypeRule::Fixed(d),
+            Relu | LeakyRelu => DTypeRule::UpcastFloat32,
+            Elu => DTypeRule::Elu,
+            Selu => DTypeRule::UpcastFloatX2,
+            SigmoidBinaryCrossentropy => DTypeRule::UpgradeToFloat,
         }
     }
 
@@ -123,6 +144,9 @@ impl ScalarOp {
             DTypeRule::UpcastTail => DType::upcast_all(inputs[1..].iter().copied()).expect("3"),
             DTypeRule::Last => *inputs.last().expect("non-empty"),
             DTypeRule::Fixed(d) => d,
+            DTypeRule::UpcastFloat32 => up().upcast(DType::Float32),
+            DTypeRule::Elu => inputs[0].upgrade_to_float().upcast(inputs[1]).upcast(inputs[0]),
+            DTypeRule::UpcastFloatX2 => up().upgrade_to_float().upcast(float_x()),
         })
     }
 
@@ -168,6 +192,10 @@ impl ScalarOp {
             Softplus => "softplus",
             UltraFastSigmoid => "ultra_fast_sigmoid",
             Softsign => "softsign",
+            Relu | LeakyRelu => "relu",
+            Elu => "elu",
+            Selu => "selu",
+            SigmoidBinaryCrossentropy => "sigmoid_binary_crossentropy",
             Identity => "identity",
         }
         .to_string()
@@ -244,6 +272,11 @@ impl ScalarOp {
             Softplus => FloatFn::Unary(F::softplus),
             UltraFastSigmoid => FloatFn::Unary(F::ultra_fast_sigmoid),
             Softsign => FloatFn::Unary(F::softsign),
+            Relu => FloatFn::Unary(F::relu),
+            LeakyRelu => FloatFn::Binary(F::leaky_relu),
+            Elu => FloatFn::Binary(F::elu),
+            Selu => FloatFn::Unary(F::selu),
+            SigmoidBinaryCrossentropy => FloatFn::Binary(F::sigmoid_bce),
             Identity => FloatFn::Unary(|a| a),
             Clip => FloatFn::Ternary(F::clip),
             And | Or | Invert => {
