@@ -297,17 +297,67 @@ fn add_bias<F: Real>(x: &Value, b: &Value) -> ArrayD<F> {
 pub fn softmax_axis<F: Real>(x: &ArrayD<F>, axis: usize, log: bool) -> ArrayD<F> {
     let mut out = x.to_owned();
     for mut lane in out.lanes_mut(Axis(axis)) {
-        let m = lane.iter().fold(F::neg_infinity(), |m, &v| if v > m || v.is_nan() { v } else { m });
-        let s: f64 = lane.iter().map(|&v| (v.to_f64() - m.to_f64()).exp()).sum();
+        let (m, arg) = lane_max(lane.iter().copied());
+        let (s, ls) = sum_exp(lane.iter().copied(), m, arg);
         if log {
-            let ls = s.ln();
             lane.mapv_inplace(|v| F::c((v.to_f64() - m.to_f64()) - ls));
         } else {
             let inv = 1.0 / s;
-            lane.mapv_inplace(|v| F::c((v.to_f64() - m.to_f64()).exp() * inv));
+            lane.mapv_inplace(|v| F::c(exp_diff(v.to_f64(), m.to_f64()) * inv));
         }
     }
     out
+}
+
+/// The max of a lane and its first index (NaN wins).
+fn lane_max<F: Real>(lane: impl Iterator<Item = F>) -> (F, usize) {
+    let mut m = F::neg_infinity();
+    let mut arg = 0;
+    for (j, v) in lane.enumerate() {
+        if v > m || (v.is_nan() && !m.is_nan()) {
+            m = v;
+            arg = j;
+        }
+    }
+    (m, arg)
+}
+
+/// s = Σ e^(v − m) and log s. The max term is exactly 1, so log s = log1p(rest) keeps its
+/// accuracy when the other terms are tiny (log-softmax of the largest logit ≈ −rest).
+fn sum_exp<F: Real>(lane: impl Iterator<Item = F>, m: F, arg: usize) -> (f64, f64) {
+    let m = m.to_f64();
+    let mut rest = 0.0f64;
+    let mut at_max = 0.0f64;
+    for (j, v) in lane.enumerate() {
+        let e = exp_diff(v.to_f64(), m);
+        if j == arg {
+            at_max = e;
+        } else {
+            rest += e;
+        }
+    }
+    if at_max == 1.0 {
+        (1.0 + rest, rest.ln_1p())
+    } else {
+        // max is ±inf or NaN: the row is NaN anyway.
+        let s = at_max + rest;
+        (s, s.ln())
+    }
+}
+
+/// e^(a − b) with the rounding error of the subtraction folded back in (TwoSum), so the result
+/// keeps full relative accuracy even when a − b is large and inexact.
+#[inline]
+pub fn exp_diff(a: f64, b: f64) -> f64 {
+    let s = a - b;
+    if !s.is_finite() {
+        return s.exp();
+    }
+    let a1 = s + b;
+    let b1 = s - a1;
+    let err = (a - a1) - (b + b1);
+    let e = s.exp();
+    e + e * err
 }
 
 /// dx = dy⊙sm − (Σ dy⊙sm)·sm over `axis`.
@@ -328,21 +378,13 @@ fn softmax_nll<F: Real>(r: &ArrayD<F>, labels: &[usize]) -> (ArrayD<F>, ArrayD<F
     let mut nll = Vec::with_capacity(labels.len());
     let mut am = Vec::with_capacity(labels.len());
     for (i, mut row) in sm.lanes_mut(Axis(1)).into_iter().enumerate() {
-        let mut m = F::neg_infinity();
-        let mut arg = 0;
-        for (j, &v) in row.iter().enumerate() {
-            if v > m || (v.is_nan() && !m.is_nan()) {
-                m = v;
-                arg = j;
-            }
-        }
-        let s: f64 = row.iter().map(|&v| (v.to_f64() - m.to_f64()).exp()).sum();
-        let ls = s.ln();
+        let (m, arg) = lane_max(row.iter().copied());
+        let (s, ls) = sum_exp(row.iter().copied(), m, arg);
         let ry = row[labels[i]].to_f64() - m.to_f64();
         nll.push(F::c(ls - ry));
         am.push(arg as i64);
         let inv = 1.0 / s;
-        row.mapv_inplace(|v| F::c((v.to_f64() - m.to_f64()).exp() * inv));
+        row.mapv_inplace(|v| F::c(exp_diff(v.to_f64(), m.to_f64()) * inv));
     }
     let n = labels.len();
     (
