@@ -486,11 +486,17 @@ impl Function {
                 slots[s] = None;
             }
         }
-        let mut results: Vec<Value> = p
-            .output_slots
-            .iter()
-            .map(|&s| slots[s].as_deref().expect("computed").clone())
-            .collect();
+        // Move each output out of its slot (cloning only when one slot is returned twice).
+        let mut results: Vec<Value> = Vec::with_capacity(p.output_slots.len());
+        for (k, &s) in p.output_slots.iter().enumerate() {
+            let again = p.output_slots[k + 1..].contains(&s);
+            let v = if again {
+                slots[s].as_deref().expect("computed").clone()
+            } else {
+                slots[s].take().expect("computed").into_owned()
+            };
+            results.push(v);
+        }
         let n_out = results.len() - self.updates.len();
         for (cell, k, ty) in &self.updates {
             let v = results[*k].clone();

@@ -31,6 +31,7 @@ pub mod math;
 pub mod ops;
 pub mod printing;
 pub mod rewrite;
+pub mod runtime;
 pub mod tensor;
 pub mod types;
 pub mod value;

@@ -1,6 +1,7 @@
 //! Elementwise ops: a scalar op mapped over broadcast inputs of equal rank.
 
-use super::scalar::{FloatFn, IntFn, ScalarOp};
+use super::scalar::{IntFn, ScalarOp};
+use crate::runtime::elemwise::{block_fn, operand, run_blocks, Operand};
 use super::NodeTypes;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -178,29 +179,12 @@ fn compare<T: Element>(op: ScalarOp, inputs: &[&Value], shape: &[usize]) -> Resu
 }
 
 fn run_float<F: Real>(e: &Elemwise, inputs: &[&Value], shape: &[usize]) -> Result<Value> {
-    let arrays: Vec<Cow<ArrayD<F>>> = inputs.iter().map(|v| v.to_array::<F>()).collect();
-    let views = arrays
-        .iter()
-        .map(|a| broadcast(a, shape))
-        .collect::<Result<Vec<_>>>()?;
-    let out = match e.scalar.float_fn::<F>()? {
-        FloatFn::Unary(f) => views[0].mapv(f),
-        FloatFn::Binary(f) => Zip::from(&views[0])
-            .and(&views[1])
-            .map_collect(|&a, &b| f(a, b)),
-        FloatFn::Ternary(f) => Zip::from(&views[0])
-            .and(&views[1])
-            .and(&views[2])
-            .map_collect(|&a, &b, &c| f(a, b, c)),
-        FloatFn::Variadic(f) => {
-            let mut acc = views[0].to_owned();
-            for v in &views[1..] {
-                Zip::from(&mut acc).and(v).for_each(|a, &b| *a = f(*a, b));
-            }
-            acc
-        }
-    };
-    Ok(F::wrap(out))
+    let kernel = block_fn::<F>(e.scalar)
+        .ok_or_else(|| Error::ty(e.to_string(), "this operation needs integer or bool inputs"))?;
+    let n = shape.iter().product();
+    let operands: Vec<Operand<F>> = inputs.iter().map(|v| operand::<F>(v, shape)).collect();
+    let out = run_blocks(n, &operands, kernel);
+    Ok(F::wrap(ArrayD::from_shape_vec(IxDyn(shape), out).expect("shape")))
 }
 
 fn run_int(e: &Elemwise, inputs: &[&Value], shape: &[usize]) -> Result<Value> {

@@ -6,7 +6,6 @@
 
 use crate::dtype::{float_x, DType};
 use crate::error::{Error, Result};
-use crate::math::Real;
 
 /// A scalar operation applied elementwise.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -243,54 +242,6 @@ impl ScalarOp {
         matches!(self, Gt | Lt | Ge | Le | Eq | Neq)
     }
 
-    /// Float-domain kernel for ops with a float output (and comparisons handled elsewhere).
-    pub fn float_fn<F: Real>(self) -> Result<FloatFn<F>> {
-        use ScalarOp::*;
-        Ok(match self {
-            Add => FloatFn::Variadic(|a, b| a + b),
-            Mul => FloatFn::Variadic(|a, b| a * b),
-            Sub => FloatFn::Binary(|a, b| a - b),
-            TrueDiv => FloatFn::Binary(|a, b| a / b),
-            IntDiv => FloatFn::Binary(F::floor_div),
-            Mod => FloatFn::Binary(F::py_mod),
-            Pow => FloatFn::Binary(|a, b| a.powf(b)),
-            Maximum => FloatFn::Binary(F::nan_max),
-            Minimum => FloatFn::Binary(F::nan_min),
-            Neg => FloatFn::Unary(|a| -a),
-            Abs => FloatFn::Unary(|a| a.abs()),
-            Exp => FloatFn::Unary(|a| a.exp()),
-            Log => FloatFn::Unary(|a| a.ln()),
-            Log1p => FloatFn::Unary(|a| a.ln_1p()),
-            Expm1 => FloatFn::Unary(|a| a.exp_m1()),
-            Sqrt => FloatFn::Unary(|a| a.sqrt()),
-            Sqr => FloatFn::Unary(|a| a * a),
-            Tanh => FloatFn::Unary(|a| a.tanh()),
-            Sin => FloatFn::Unary(|a| a.sin()),
-            Cos => FloatFn::Unary(|a| a.cos()),
-            Inv => FloatFn::Unary(|a| a.recip()),
-            Sigmoid => FloatFn::Unary(F::sigmoid),
-            Softplus => FloatFn::Unary(F::softplus),
-            UltraFastSigmoid => FloatFn::Unary(F::ultra_fast_sigmoid),
-            Softsign => FloatFn::Unary(F::softsign),
-            Relu => FloatFn::Unary(F::relu),
-            LeakyRelu => FloatFn::Binary(F::leaky_relu),
-            Elu => FloatFn::Binary(F::elu),
-            Selu => FloatFn::Unary(F::selu),
-            SigmoidBinaryCrossentropy => FloatFn::Binary(F::sigmoid_bce),
-            Identity => FloatFn::Unary(|a| a),
-            Clip => FloatFn::Ternary(F::clip),
-            And | Or | Invert => {
-                return Err(Error::ty(
-                    self.symbol(),
-                    "bitwise operations need integer or bool inputs",
-                ))
-            }
-            Gt | Lt | Ge | Le | Eq | Neq | Switch | Cast(_) | Second => {
-                unreachable!("handled by the elementwise driver")
-            }
-        })
-    }
-
     /// Integer-domain kernel (i64, wrapping like numpy's fixed-width integers).
     pub fn int_fn(self) -> IntFn {
         use ScalarOp::*;
@@ -314,15 +265,6 @@ impl ScalarOp {
             _ => IntFn::Unsupported,
         }
     }
-}
-
-/// A float kernel of some arity.
-pub enum FloatFn<F> {
-    Unary(fn(F) -> F),
-    Binary(fn(F, F) -> F),
-    Ternary(fn(F, F, F) -> F),
-    /// Associative binary function folded over any number of inputs.
-    Variadic(fn(F, F) -> F),
 }
 
 /// An integer kernel of some arity.

@@ -1,0 +1,197 @@
+//! The fast elementwise driver for float outputs: block kernels (one monomorphised inner loop per
+//! scalar op, so the compiler inlines and vectorises it) run over L1-sized blocks of the output,
+//! in parallel with rayon above a size threshold. Operands are read in place when they are
+//! contiguous with the output's shape, as a scalar, or as a pattern repeated along the leading
+//! dims (a bias row); anything else is first materialised.
+
+use crate::math::Real;
+use crate::ops::ScalarOp;
+use crate::value::Value;
+use ndarray::{ArrayD, IxDyn};
+use rayon::prelude::*;
+use std::borrow::Cow;
+
+/// Elements per block: 4 KiB of f64 per operand keeps a few operands and the output in L1.
+pub const BLOCK: usize = 512;
+/// Outputs smaller than this run on the calling thread.
+pub const PARALLEL_MIN: usize = 1 << 16;
+
+/// An input of an elementwise kernel, as seen from the flat output index.
+pub enum Operand<'a, F: Clone> {
+    /// Same shape as the output, contiguous.
+    Full(Cow<'a, [F]>),
+    /// One value for every element.
+    Scalar(F),
+    /// `data[i % data.len()]`: broadcast along the leading dims only.
+    Periodic(Cow<'a, [F]>),
+}
+
+impl<F: Real> Operand<'_, F> {
+    /// Fills `buf` with the operand's values for output elements `start..start + buf.len()`, or
+    /// returns a slice to read directly.
+    #[inline]
+    fn block<'b>(&'b self, start: usize, len: usize, buf: &'b mut [F]) -> &'b [F] {
+        match self {
+            Operand::Full(s) => &s[start..start + len],
+            Operand::Scalar(v) => {
+                buf[..len].fill(*v);
+                &buf[..len]
+            }
+            Operand::Periodic(p) => {
+                let n = p.len();
+                let mut i = start % n;
+                for b in buf[..len].iter_mut() {
+                    *b = p[i];
+                    i += 1;
+                    if i == n {
+                        i = 0;
+                    }
+                }
+                &buf[..len]
+            }
+        }
+    }
+}
+
+/// Views `v` (converted to `F`) as an operand of an output of shape `shape`.
+pub fn operand<'a, F: Real>(v: &'a Value, shape: &[usize]) -> Operand<'a, F> {
+    let a: Cow<'a, ArrayD<F>> = v.to_array::<F>();
+    if a.len() == 1 {
+        return Operand::Scalar(*a.iter().next().expect("one element"));
+    }
+    let nd = shape.len();
+    // Leading dims of length 1 and trailing dims equal to the output's: a repeated pattern.
+    let k = a.shape().iter().take_while(|&&d| d == 1).count();
+    let periodic = a.shape()[k..] == shape[k.min(nd)..] && a.shape().len() == nd;
+    if periodic && a.is_standard_layout() {
+        let full = a.len() == shape.iter().product::<usize>();
+        let data: Cow<'a, [F]> = match a {
+            Cow::Borrowed(b) => Cow::Borrowed(b.as_slice().expect("standard layout")),
+            Cow::Owned(o) => Cow::Owned(o.into_raw_vec_and_offset().0),
+        };
+        return if full {
+            Operand::Full(data)
+        } else {
+            Operand::Periodic(data)
+        };
+    }
+    let b = a
+        .broadcast(IxDyn(shape))
+        .expect("shapes checked by the caller");
+    let flat: Vec<F> = b.iter().copied().collect();
+    Operand::Full(Cow::Owned(flat))
+}
+
+/// A block kernel: computes `out` from blocks of the inputs.
+pub type BlockFn<F> = fn(&mut [F], &[&[F]]);
+
+macro_rules! unary {
+    ($f:expr) => {
+        |out: &mut [F], a: &[&[F]]| {
+            for (o, &x) in out.iter_mut().zip(a[0]) {
+                *o = $f(x);
+            }
+        }
+    };
+}
+macro_rules! binary {
+    ($f:expr) => {
+        |out: &mut [F], a: &[&[F]]| {
+            for ((o, &x), &y) in out.iter_mut().zip(a[0]).zip(a[1]) {
+                *o = $f(x, y);
+            }
+        }
+    };
+}
+macro_rules! ternary {
+    ($f:expr) => {
+        |out: &mut [F], a: &[&[F]]| {
+            for (((o, &x), &y), &z) in out.iter_mut().zip(a[0]).zip(a[1]).zip(a[2]) {
+                *o = $f(x, y, z);
+            }
+        }
+    };
+}
+macro_rules! variadic {
+    ($f:expr) => {
+        |out: &mut [F], a: &[&[F]]| {
+            out.copy_from_slice(a[0]);
+            for arg in &a[1..] {
+                for (o, &y) in out.iter_mut().zip(*arg) {
+                    *o = $f(*o, y);
+                }
+            }
+        }
+    };
+}
+
+/// The block kernel of a scalar op with a float output, `None` for ops handled elsewhere.
+pub fn block_fn<F: Real>(op: ScalarOp) -> Option<BlockFn<F>> {
+    use ScalarOp::*;
+    Some(match op {
+        Add => variadic!(|a: F, b: F| a + b),
+        Mul => variadic!(|a: F, b: F| a * b),
+        Sub => binary!(|a: F, b: F| a - b),
+        TrueDiv => binary!(|a: F, b: F| a / b),
+        IntDiv => binary!(F::floor_div),
+        Mod => binary!(F::py_mod),
+        Pow => binary!(|a: F, b: F| a.powf(b)),
+        Maximum => binary!(F::nan_max),
+        Minimum => binary!(F::nan_min),
+        Neg => unary!(|a: F| -a),
+        Abs => unary!(|a: F| a.abs()),
+        Exp => unary!(|a: F| a.exp()),
+        Log => unary!(|a: F| a.ln()),
+        Log1p => unary!(|a: F| a.ln_1p()),
+        Expm1 => unary!(|a: F| a.exp_m1()),
+        Sqrt => unary!(|a: F| a.sqrt()),
+        Sqr => unary!(|a: F| a * a),
+        Tanh => unary!(|a: F| a.tanh()),
+        Sin => unary!(|a: F| a.sin()),
+        Cos => unary!(|a: F| a.cos()),
+        Inv => unary!(|a: F| a.recip()),
+        Sigmoid => unary!(F::sigmoid),
+        Softplus => unary!(F::softplus),
+        UltraFastSigmoid => unary!(F::ultra_fast_sigmoid),
+        Softsign => unary!(F::softsign),
+        Relu => unary!(F::relu),
+        LeakyRelu => binary!(F::leaky_relu),
+        Elu => binary!(F::elu),
+        Selu => unary!(F::selu),
+        SigmoidBinaryCrossentropy => binary!(F::sigmoid_bce),
+        Identity => unary!(|a: F| a),
+        Clip => ternary!(F::clip),
+        And | Or | Invert | Gt | Lt | Ge | Le | Eq | Neq | Switch | Cast(_) | Second => {
+            return None
+        }
+    })
+}
+
+/// Runs `kernel` over blocks of the output, in parallel for large outputs.
+pub fn run_blocks<F: Real>(n: usize, operands: &[Operand<F>], kernel: BlockFn<F>) -> Vec<F> {
+    let mut out = vec![F::zero(); n];
+    let chunk = |(ci, out_chunk): (usize, &mut [F]), chunk_len: usize| {
+        let mut bufs: Vec<Vec<F>> = (0..operands.len()).map(|_| vec![F::zero(); BLOCK]).collect();
+        let base = ci * chunk_len;
+        for (bi, ob) in out_chunk.chunks_mut(BLOCK).enumerate() {
+            let start = base + bi * BLOCK;
+            let len = ob.len();
+            let args: Vec<&[F]> = operands
+                .iter()
+                .zip(bufs.iter_mut())
+                .map(|(o, b)| o.block(start, len, b))
+                .collect();
+            kernel(ob, &args);
+        }
+    };
+    if n >= PARALLEL_MIN && rayon::current_num_threads() > 1 {
+        let chunk_len = (n / (4 * rayon::current_num_threads())).max(PARALLEL_MIN / 4) / BLOCK * BLOCK;
+        let chunk_len = chunk_len.max(BLOCK);
+        out.par_chunks_mut(chunk_len)
+            .enumerate()
+            .for_each(|c| chunk(c, chunk_len));
+    } else {
+        chunk((0, &mut out[..]), n.max(1));
+    }
+    out
+}
