@@ -9,7 +9,10 @@ use std::time::Instant;
 
 macro_rules! fixture {
     ($name:literal) => {
-        ($name, include_str!(concat!("../../rheano/tests/fixtures/", $name, ".txt")))
+        (
+            $name,
+            include_str!(concat!("../../rheano/tests/fixtures/", $name, ".txt")),
+        )
     };
 }
 
@@ -40,13 +43,21 @@ fn ulps(a: f64, b: f64, single: bool) -> u64 {
     if single {
         let k = |x: f32| {
             let b = x.to_bits() as i32 as i64;
-            if b < 0 { i32::MIN as i64 - b } else { b }
+            if b < 0 {
+                i32::MIN as i64 - b
+            } else {
+                b
+            }
         };
         k(a as f32).abs_diff(k(b as f32))
     } else {
         let k = |x: f64| {
             let b = x.to_bits() as i64;
-            if b < 0 { i64::MIN - b } else { b }
+            if b < 0 {
+                i64::MIN - b
+            } else {
+                b
+            }
         };
         k(a).abs_diff(k(b))
     }
@@ -74,7 +85,9 @@ fn max_ulp(name: &str, text: &str) -> Result<(String, String, u64, usize)> {
     let pairs: Vec<(f64, f64)> = text
         .lines()
         .map(|l| {
-            let mut it = l.split_whitespace().map(|t| t.parse::<f64>().expect("number"));
+            let mut it = l
+                .split_whitespace()
+                .map(|t| t.parse::<f64>().expect("number"));
             (it.next().expect("x"), it.next().expect("y"))
         })
         .collect();
@@ -120,11 +133,14 @@ fn max_error_vs_sigmoid(op: &str) -> Result<(f64, f64)> {
     let d = T::abs(build(op, &x) - T::nnet::sigmoid(&x));
     let xs: Vec<f64> = (0..=2_400_000).map(|i| -12.0 + i as f64 * 1e-5).collect();
     let f = function(&[&x], &[&d])?;
-    let r = f.call(&[Array1::from(xs.clone()).into()])?.remove(0).to_f64_vec();
-    let (i, e) = r
-        .iter()
-        .enumerate()
-        .fold((0, 0.0), |(bi, be), (i, &e)| if e > be { (i, e) } else { (bi, be) });
+    let r = f
+        .call(&[Array1::from(xs.clone()).into()])?
+        .remove(0)
+        .to_f64_vec();
+    let (i, e) = r.iter().enumerate().fold(
+        (0, 0.0),
+        |(bi, be), (i, &e)| if e > be { (i, e) } else { (bi, be) },
+    );
     Ok((e, xs[i]))
 }
 
@@ -142,12 +158,20 @@ pub fn run(n: usize) -> Result<()> {
     println!("| op | max abs error vs sigmoid (at x) | float64 time | float32 time |");
     println!("|---|---|---|---|");
     for op in ["sigmoid", "ultra_fast_sigmoid", "hard_sigmoid"] {
-        let (e, at) = if op == "sigmoid" { (0.0, 0.0) } else { max_error_vs_sigmoid(op)? };
+        let (e, at) = if op == "sigmoid" {
+            (0.0, 0.0)
+        } else {
+            max_error_vs_sigmoid(op)?
+        };
         let t64 = time_op(op, DType::Float64, n)?;
         let t32 = time_op(op, DType::Float32, n)?;
         println!(
             "| {op} | {} | {:.1} ms | {:.1} ms |",
-            if op == "sigmoid" { "0 (≤ 2 ULP of the truth)".to_string() } else { format!("{e:.4} (x = {at:.3})") },
+            if op == "sigmoid" {
+                "0 (≤ 2 ULP of the truth)".to_string()
+            } else {
+                format!("{e:.4} (x = {at:.3})")
+            },
             t64 * 1e3,
             t32 * 1e3
         );

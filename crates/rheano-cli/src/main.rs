@@ -13,7 +13,10 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("accuracy") => {
-            let n = args.get(1).map(|s| s.parse().unwrap_or_else(|_| usage())).unwrap_or(10_000_000);
+            let n = args
+                .get(1)
+                .map(|s| s.parse().unwrap_or_else(|_| usage()))
+                .unwrap_or(10_000_000);
             accuracy::run(n)
         }
         _ => usage(),

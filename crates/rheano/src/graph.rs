@@ -239,10 +239,6 @@ impl Var {
         matches!(self.0.kind, VarKind::Constant { .. })
     }
 
-    pub(crate) fn is_scalar_constant(&self) -> bool {
-        matches!(self.0.kind, VarKind::Constant { scalar: true, .. })
-    }
-
     pub fn is_input(&self) -> bool {
         matches!(self.0.kind, VarKind::Input)
     }

@@ -26,12 +26,14 @@ mod macros;
 pub mod compile;
 pub mod dtype;
 pub mod error;
+pub mod grad;
 pub mod graph;
 pub mod math;
 pub mod ops;
 pub mod printing;
 pub mod rewrite;
 pub mod runtime;
+pub mod shared;
 pub mod tensor;
 pub mod types;
 pub mod value;
@@ -39,9 +41,11 @@ pub mod value;
 pub use compile::{function, function_with, Function, FunctionOptions, OnUnusedInput};
 pub use dtype::{float_x, set_float_x, DType};
 pub use error::{Error, Result};
+pub use grad::{grad, grad_with, DisconnectedInputs, GradOptions, ReturnDisconnected};
 pub use graph::Var;
 pub use printing::{debugprint, debugprint_with, pprint, DebugPrintOptions};
 pub use rewrite::Mode;
+pub use shared::{shared, shared_broadcastable};
 pub use types::TensorType;
 pub use value::Value;
 
@@ -70,8 +74,10 @@ pub fn set_warning_hook(hook: impl Fn(&str) + Send + Sync + 'static) {
 pub mod prelude {
     pub use crate::compile::{function, function_with, Function, FunctionOptions, OnUnusedInput};
     pub use crate::dtype::DType;
+    pub use crate::grad::{grad, grad_with, GradOptions};
     pub use crate::graph::Var;
     pub use crate::printing::{debugprint, pprint};
+    pub use crate::shared::shared;
     pub use crate::tensor as T;
     pub use crate::value::Value;
     pub use crate::{Error, Result};

@@ -62,7 +62,11 @@ pub trait Real: Float + Element {
 
     /// softplus(−|z|) + z·((z > 0) − t), Theano's sigmoid_binary_crossentropy.
     fn sigmoid_bce(z: Self, t: Self) -> Self {
-        let pos = if z > Self::zero() { Self::one() } else { Self::zero() };
+        let pos = if z > Self::zero() {
+            Self::one()
+        } else {
+            Self::zero()
+        };
         Self::softplus(-z.abs()) + z * (pos - t)
     }
 

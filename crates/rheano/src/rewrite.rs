@@ -60,6 +60,12 @@ pub fn optimize(outputs: Vec<Var>, mode: &Mode) -> Result<Vec<Var>> {
     Ok(outputs)
 }
 
+/// The stabilize phase alone: used by `grad` so that gradients are taken of the stable graph
+/// (the gradient of `log(sigmoid(z))` is then `sigmoid(-z)`, finite for any z).
+pub fn stabilize(outputs: &[Var]) -> Vec<Var> {
+    run_phase(outputs, &stabilize_rewrites())
+}
+
 /// Applies `rewrites` bottom-up over the graph until a sweep changes nothing (at most 10 sweeps).
 pub fn run_phase(outputs: &[Var], rewrites: &[Rewrite]) -> Vec<Var> {
     let mut outputs = outputs.to_vec();
@@ -88,7 +94,11 @@ fn sweep(outputs: &[Var], rewrites: &[Rewrite]) -> (Vec<Var>, bool) {
             .iter()
             .map(|i| map.get(&i.id()).cloned().unwrap_or_else(|| i.clone()))
             .collect();
-        let mut cur = if new_inputs.iter().zip(&apply_node.inputs).all(|(a, b)| a == b) {
+        let mut cur = if new_inputs
+            .iter()
+            .zip(&apply_node.inputs)
+            .all(|(a, b)| a == b)
+        {
             v.clone()
         } else {
             let outs = rebuilt

@@ -16,7 +16,11 @@ fn ulps64(a: f64, b: f64) -> u64 {
     }
     let key = |x: f64| {
         let b = x.to_bits() as i64;
-        if b < 0 { i64::MIN - b } else { b }
+        if b < 0 {
+            i64::MIN - b
+        } else {
+            b
+        }
     };
     key(a).abs_diff(key(b))
 }
@@ -30,7 +34,11 @@ fn ulps32(a: f32, b: f32) -> u64 {
     }
     let key = |x: f32| {
         let b = x.to_bits() as i32 as i64;
-        if b < 0 { i32::MIN as i64 - b } else { b }
+        if b < 0 {
+            i32::MIN as i64 - b
+        } else {
+            b
+        }
     };
     key(a).abs_diff(key(b))
 }
@@ -60,7 +68,15 @@ fn build(name: &str, x: &Var) -> Var {
     }
 }
 
-const FUNCS: [&str; 7] = ["sigmoid", "softplus", "softsign", "elu", "selu", "log_sigmoid", "log1m_sigmoid"];
+const FUNCS: [&str; 7] = [
+    "sigmoid",
+    "softplus",
+    "softsign",
+    "elu",
+    "selu",
+    "log_sigmoid",
+    "log1m_sigmoid",
+];
 
 fn check(name: &str, dtype: DType, max_ulp: u64) -> u64 {
     let fx = load(&format!("{name}_{dtype}.txt"));
@@ -73,12 +89,22 @@ fn check(name: &str, dtype: DType, max_ulp: u64) -> u64 {
     let got = out.to_f64_vec();
     let mut worst = 0;
     for ((x, want), g) in fx.iter().zip(&got) {
-        let u = if dtype == DType::Float64 { ulps64(*g, *want) } else { ulps32(*g as f32, *want as f32) };
+        let u = if dtype == DType::Float64 {
+            ulps64(*g, *want)
+        } else {
+            ulps32(*g as f32, *want as f32)
+        };
         let exact_required = *want == 0.0 || want.abs() == 1.0 || want == x;
         if exact_required {
-            assert!(g == want || (g.is_nan() && want.is_nan()), "{name} {dtype}: f({x}) = {g}, exactly {want} expected");
+            assert!(
+                g == want || (g.is_nan() && want.is_nan()),
+                "{name} {dtype}: f({x}) = {g}, exactly {want} expected"
+            );
         }
-        assert!(u <= max_ulp, "{name} {dtype}: f({x:e}) = {g:e}, truth {want:e}: {u} ULP");
+        assert!(
+            u <= max_ulp,
+            "{name} {dtype}: f({x:e}) = {g:e}, truth {want:e}: {u} ULP"
+        );
         worst = worst.max(u);
     }
     worst
@@ -101,30 +127,76 @@ fn activations_within_2_ulp_float32() {
 #[test]
 fn named_edge_values() {
     let x = T::dvector("x");
-    let ev = |v: Var, xs: &[f64]| v.eval(&[(&x, Array1::from(xs.to_vec()).into())]).unwrap().to_f64_vec();
-    assert_eq!(ev(T::nnet::sigmoid(&x), &[40.0, 20.0, -800.0]), vec![1.0, 0.9999999979388463, 0.0]);
-    assert_eq!(ev(T::nnet::softplus(&x), &[800.0, 17.0]), vec![800.0, 17.000000041399375]);
+    let ev = |v: Var, xs: &[f64]| {
+        v.eval(&[(&x, Array1::from(xs.to_vec()).into())])
+            .unwrap()
+            .to_f64_vec()
+    };
+    assert_eq!(
+        ev(T::nnet::sigmoid(&x), &[40.0, 20.0, -800.0]),
+        vec![1.0, 0.9999999979388463, 0.0]
+    );
+    assert_eq!(
+        ev(T::nnet::softplus(&x), &[800.0, 17.0]),
+        vec![800.0, 17.000000041399375]
+    );
     assert_eq!(ev(T::log(T::nnet::sigmoid(&x)), &[-800.0]), vec![-800.0]);
-    assert_eq!(ev(T::nnet::relu(&x), &[f64::NEG_INFINITY, f64::INFINITY, -1.0, 2.0]), vec![0.0, f64::INFINITY, 0.0, 2.0]);
+    assert_eq!(
+        ev(
+            T::nnet::relu(&x),
+            &[f64::NEG_INFINITY, f64::INFINITY, -1.0, 2.0]
+        ),
+        vec![0.0, f64::INFINITY, 0.0, 2.0]
+    );
     assert!(ev(T::nnet::relu(&x), &[f64::NAN])[0].is_nan());
-    assert_eq!(ev(T::nnet::relu_alpha(&x, 0.1), &[-1000.0, 3.0]), vec![-100.0, 3.0]);
-    assert_eq!(ev(T::nnet::softsign(&x), &[f64::INFINITY, f64::NEG_INFINITY]), vec![1.0, -1.0]);
+    assert_eq!(
+        ev(T::nnet::relu_alpha(&x, 0.1), &[-1000.0, 3.0]),
+        vec![-100.0, 3.0]
+    );
+    assert_eq!(
+        ev(T::nnet::softsign(&x), &[f64::INFINITY, f64::NEG_INFINITY]),
+        vec![1.0, -1.0]
+    );
     assert_eq!(ev(T::nnet::elu(&x, 1), &[f64::NEG_INFINITY]), vec![-1.0]);
-    assert_eq!(ev(T::nnet::selu(&x), &[f64::NEG_INFINITY]), vec![-1.7580993408473768]);
+    assert_eq!(
+        ev(T::nnet::selu(&x), &[f64::NEG_INFINITY]),
+        vec![-1.7580993408473768]
+    );
 }
 
 #[test]
 fn theano_approximations_exactly() {
     let x = T::dvector("x");
-    let ev = |v: Var, xs: &[f64]| v.eval(&[(&x, Array1::from(xs.to_vec()).into())]).unwrap().to_f64_vec();
-    let ufs = ev(T::nnet::ultra_fast_sigmoid(&x), &[-1.0, 0.0, 1.0, 5.0, 10.0, -10.0, f64::NAN, f64::INFINITY]);
-    assert_eq!(ufs, vec![0.25, 0.5, 0.75, 0.9860570531734361, 0.997527376843365, 0.00247262315663499, 0.00247262315663499, 0.997527376843365]);
+    let ev = |v: Var, xs: &[f64]| {
+        v.eval(&[(&x, Array1::from(xs.to_vec()).into())])
+            .unwrap()
+            .to_f64_vec()
+    };
+    let ufs = ev(
+        T::nnet::ultra_fast_sigmoid(&x),
+        &[-1.0, 0.0, 1.0, 5.0, 10.0, -10.0, f64::NAN, f64::INFINITY],
+    );
+    assert_eq!(
+        ufs,
+        vec![
+            0.25,
+            0.5,
+            0.75,
+            0.9860570531734361,
+            0.997527376843365,
+            0.00247262315663499,
+            0.00247262315663499,
+            0.997527376843365
+        ]
+    );
     let hs = ev(T::nnet::hard_sigmoid(&x), &[-1.0, 0.0, 1.0, -2.5, 3.0]);
     assert_eq!(hs, vec![0.3, 0.5, 0.7, 0.0, 1.0]);
     assert!(ev(T::nnet::hard_sigmoid(&x), &[f64::NAN])[0].is_nan());
     // float32: computed in float32, as Theano's C code does.
     let f = T::fvector("f");
-    let r = T::nnet::ultra_fast_sigmoid(&f).eval(&[(&f, Array1::from(vec![-10.0f32]).into())]).unwrap();
+    let r = T::nnet::ultra_fast_sigmoid(&f)
+        .eval(&[(&f, Array1::from(vec![-10.0f32]).into())])
+        .unwrap();
     assert_eq!(r.into_array::<f32>().unwrap()[[0]], 0.0024726093f32);
     assert_eq!(T::nnet::hard_sigmoid(&f).dtype(), DType::Float32);
     assert_eq!(
@@ -139,7 +211,10 @@ fn ultra_fast_sigmoid_max_error() {
     let x = T::dvector("x");
     let xs: Vec<f64> = (0..=24000).map(|i| -12.0 + i as f64 * 0.001).collect();
     let d = T::abs(T::nnet::ultra_fast_sigmoid(&x) - T::nnet::sigmoid(&x)).max();
-    let e = d.eval(&[(&x, Array1::from(xs).into())]).unwrap().to_f64_vec()[0];
+    let e = d
+        .eval(&[(&x, Array1::from(xs).into())])
+        .unwrap()
+        .to_f64_vec()[0];
     assert!((e - 0.0276).abs() < 0.0005, "max error {e}");
 }
 
@@ -148,13 +223,20 @@ fn parse_row(s: &str) -> Vec<f64> {
 }
 
 fn check_softmax(dtype: DType) {
-    let path = format!("{}/tests/fixtures/softmax_{dtype}.txt", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/fixtures/softmax_{dtype}.txt",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let text = std::fs::read_to_string(path).unwrap();
     let m = T::tensor(dtype, &[false, false], "m");
     let y = T::lvector("y");
     let sm = function(&[&m], &[&T::nnet::softmax(&m), &T::nnet::logsoftmax(&m)]).unwrap();
     // categorical_crossentropy(softmax(x), y): the stabilised (fused) form in the default mode.
-    let cce = function(&[&m, &y], &[&T::nnet::categorical_crossentropy(T::nnet::softmax(&m), &y)]).unwrap();
+    let cce = function(
+        &[&m, &y],
+        &[&T::nnet::categorical_crossentropy(T::nnet::softmax(&m), &y)],
+    )
+    .unwrap();
     for line in text.lines() {
         let parts: Vec<&str> = line.split('|').collect();
         let row = parse_row(parts[0]);
@@ -162,20 +244,40 @@ fn check_softmax(dtype: DType) {
         let tail = parse_row(parts[3]);
         let (label, want_nll) = (tail[0] as i64, tail[1]);
         let n = row.len();
-        let arg = Value::from(ndarray::Array2::from_shape_vec((1, n), row.clone()).unwrap()).cast(dtype);
+        let arg =
+            Value::from(ndarray::Array2::from_shape_vec((1, n), row.clone()).unwrap()).cast(dtype);
         let r = sm.call(&[arg.clone()]).unwrap();
         let (gs, gl) = (r[0].to_f64_vec(), r[1].to_f64_vec());
         let rmax = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-        let ulp = |a: f64, b: f64| if dtype == DType::Float64 { ulps64(a, b) } else { ulps32(a as f32, b as f32) };
+        let ulp = |a: f64, b: f64| {
+            if dtype == DType::Float64 {
+                ulps64(a, b)
+            } else {
+                ulps32(a as f32, b as f32)
+            }
+        };
         for j in 0..n {
             let bound = 4 + ((row[j] - rmax).abs().min(1e6)) as u64;
-            assert!(ulp(gs[j], want_sm[j]) <= bound, "softmax {dtype} {row:?}[{j}] = {} vs {}", gs[j], want_sm[j]);
-            assert!(ulp(gl[j], want_lsm[j]) <= bound, "logsoftmax {dtype} {row:?}[{j}] = {} vs {}", gl[j], want_lsm[j]);
+            assert!(
+                ulp(gs[j], want_sm[j]) <= bound,
+                "softmax {dtype} {row:?}[{j}] = {} vs {}",
+                gs[j],
+                want_sm[j]
+            );
+            assert!(
+                ulp(gl[j], want_lsm[j]) <= bound,
+                "logsoftmax {dtype} {row:?}[{j}] = {} vs {}",
+                gl[j],
+                want_lsm[j]
+            );
         }
         if row.iter().all(|v| v.is_finite()) {
             let nll = cce.call(&[arg, ndarray::arr1(&[label]).into()]).unwrap()[0].to_f64_vec()[0];
             assert!(nll.is_finite());
-            assert!(ulp(nll, want_nll) <= 4, "cce {dtype} {row:?} label {label}: {nll} vs {want_nll}");
+            assert!(
+                ulp(nll, want_nll) <= 4,
+                "cce {dtype} {row:?} label {label}: {nll} vs {want_nll}"
+            );
         }
     }
 }

@@ -1,11 +1,13 @@
 //! Elementwise ops: a scalar op mapped over broadcast inputs of equal rank.
 
 use super::scalar::{IntFn, ScalarOp};
-use crate::runtime::elemwise::{block_fn, operand, run_blocks, Operand};
 use super::NodeTypes;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
+use crate::grad::InputGrad;
+use crate::graph::Var;
 use crate::math::Real;
+use crate::runtime::elemwise::{block_fn, operand, run_blocks, Operand};
 use crate::types::TensorType;
 use crate::value::{Element, Value};
 use ndarray::{ArrayD, ArrayViewD, IxDyn, Zip};
@@ -184,7 +186,9 @@ fn run_float<F: Real>(e: &Elemwise, inputs: &[&Value], shape: &[usize]) -> Resul
     let n = shape.iter().product();
     let operands: Vec<Operand<F>> = inputs.iter().map(|v| operand::<F>(v, shape)).collect();
     let out = run_blocks(n, &operands, kernel);
-    Ok(F::wrap(ArrayD::from_shape_vec(IxDyn(shape), out).expect("shape")))
+    Ok(F::wrap(
+        ArrayD::from_shape_vec(IxDyn(shape), out).expect("shape"),
+    ))
 }
 
 fn run_int(e: &Elemwise, inputs: &[&Value], shape: &[usize]) -> Result<Value> {
@@ -223,4 +227,125 @@ fn run_int(e: &Elemwise, inputs: &[&Value], shape: &[usize]) -> Result<Value> {
         }
     };
     Ok(Value::I64(out))
+}
+
+impl Elemwise {
+    /// The gradient of each input (spec §3), as graphs; `out` is this node's output.
+    pub fn grad(&self, x: &[Var], out: &Var, g: &Var) -> Vec<InputGrad> {
+        use crate::tensor as T;
+        use InputGrad::{Disconnected, Grad};
+        use ScalarOp::*;
+        let g1 = Grad;
+        // Piecewise-constant functions: a zero gradient (connected, as in Theano).
+        let zero = |v: &Var| {
+            Grad(T::fill(
+                v,
+                T::constant_of(0.0, crate::dtype::float_x().upcast(g.dtype())),
+            ))
+        };
+        match self.scalar {
+            Add => x.iter().map(|_| Grad(g.clone())).collect(),
+            Sub => vec![Grad(g.clone()), Grad(-g)],
+            Mul => (0..x.len())
+                .map(|i| {
+                    let others: Vec<&Var> = x
+                        .iter()
+                        .enumerate()
+                        .filter(|(j, _)| *j != i)
+                        .map(|(_, v)| v)
+                        .collect();
+                    let mut p = g.clone();
+                    for o in others {
+                        p = &p * o;
+                    }
+                    Grad(p)
+                })
+                .collect(),
+            TrueDiv => vec![Grad(g / &x[1]), Grad(-(g * &x[0]) / T::sqr(&x[1]))],
+            IntDiv => vec![zero(&x[0]), zero(&x[1])],
+            Mod => vec![Grad(g.clone()), Grad(-(g * T::int_div(&x[0], &x[1])))],
+            Neg => vec![Grad(-g)],
+            Pow => {
+                let (a, b) = (&x[0], &x[1]);
+                vec![Grad(g * b * T::pow(a, b - 1)), Grad(g * T::log(a) * out)]
+            }
+            Abs => vec![g1(g * T::sgn(&x[0]))],
+            Sgn => vec![zero(&x[0])],
+            Exp => vec![Grad(g * out)],
+            Log => vec![Grad(g / &x[0])],
+            Log1p => vec![Grad(g / (1 + &x[0]))],
+            Expm1 => vec![Grad(g * (out + 1))],
+            Sqrt => vec![Grad(g * 0.5 / out)],
+            Sqr => vec![g1(g * 2 * &x[0])],
+            Tanh => vec![Grad(g * (1 - T::sqr(out)))],
+            Sin => vec![Grad(g * T::cos(&x[0]))],
+            Cos => vec![Grad(-(g * T::sin(&x[0])))],
+            Inv => vec![Grad(-(g * T::sqr(out)))],
+            Maximum | Minimum => vec![
+                Grad(g * T::cast(T::eq(out, &x[0]), g.dtype())),
+                Grad(g * T::cast(T::eq(out, &x[1]), g.dtype())),
+            ],
+            Gt | Lt | Ge | Le | Eq | Neq | And | Or | Invert => x.iter().map(zero).collect(),
+            Switch => {
+                let z = T::zeros_like(g);
+                vec![
+                    zero(&x[0]),
+                    Grad(T::switch(&x[0], g, &z)),
+                    Grad(T::switch(&x[0], &z, g)),
+                ]
+            }
+            Clip => {
+                let (v, lo, hi) = (&x[0], &x[1], &x[2]);
+                let inside = T::and_(T::ge(v, lo), T::le(v, hi));
+                let z = T::zeros_like(g);
+                vec![
+                    Grad(T::switch(inside, g, &z)),
+                    Grad(T::switch(T::lt(v, lo), g, &z)),
+                    Grad(T::switch(T::gt(v, hi), g, &z)),
+                ]
+            }
+            Cast(_) => vec![g1(g.clone())],
+            Second => vec![Disconnected, Grad(g.clone())],
+            Identity => vec![Grad(g.clone())],
+            // σ'(x) = σ(x)·σ(−x): no cancellation, so it stays accurate where σ(x) rounds to 1.
+            Sigmoid => vec![Grad(g * T::nnet::sigmoid(&x[0]) * T::nnet::sigmoid(-&x[0]))],
+            Softplus => vec![Grad(g * T::nnet::sigmoid(&x[0]))],
+            // A surrogate gradient: y·(1 − y) with y the approximation itself (as for σ); the exact
+            // piecewise derivative is 0 for |x| ≥ 6 and would stop learning there.
+            UltraFastSigmoid => vec![Grad(g * out * (1 - out))],
+            Softsign => vec![Grad(g / T::sqr(1 + T::abs(&x[0])))],
+            Relu => {
+                let v = &x[0];
+                let d = T::switch(T::gt(v, 0), 1.0, T::switch(T::lt(v, 0), 0.0, 0.5));
+                vec![Grad(g * d)]
+            }
+            LeakyRelu => {
+                let (v, a) = (&x[0], &x[1]);
+                let at0 = 0.5 * (1 + a);
+                let d = T::switch(T::gt(v, 0), 1.0, T::switch(T::lt(v, 0), a, at0));
+                vec![Grad(g * d), Grad(g * T::minimum(v, 0))]
+            }
+            Elu => {
+                let (v, a) = (&x[0], &x[1]);
+                let neg = T::switch(T::gt(v, 0), 0.0, T::expm1(v));
+                vec![
+                    Grad(T::switch(T::gt(v, 0), g, g * a * T::exp(v))),
+                    Grad(g * neg),
+                ]
+            }
+            Selu => {
+                let v = &x[0];
+                let d = T::switch(
+                    T::gt(v, 0),
+                    crate::math::SELU_SCALE,
+                    crate::math::SELU_SCALE * crate::math::SELU_ALPHA * T::exp(v),
+                );
+                vec![Grad(g * d)]
+            }
+            SigmoidBinaryCrossentropy => {
+                let (z, t) = (&x[0], &x[1]);
+                vec![Grad(g * (T::nnet::sigmoid(z) - t)), Grad(-(g * z))]
+            }
+        }
+    }
 }

@@ -4,6 +4,7 @@
 
 pub mod dot;
 pub mod elemwise;
+mod grads;
 pub mod nnet;
 pub mod reduce;
 pub mod scalar;
@@ -37,6 +38,10 @@ pub enum Op {
     AdvancedSubtensor1,
     /// `x[i0, i1, ...]` with integer arrays broadcast together (numpy's advanced indexing).
     AdvancedSubtensor,
+    /// `(x, y, bounds...)` → a copy of x with `x[entries] += y` (the gradient of Subtensor).
+    IncSubtensor(Subtensor),
+    /// `(x, y, index arrays...)` → a copy of x with `x[idx] += y`, repeated indices accumulating.
+    AdvancedIncSubtensor,
     ARange(crate::DType),
     /// `alloc(value, *shape)`; the op keeps the output's broadcastable pattern.
     Alloc(Vec<bool>),
@@ -73,6 +78,19 @@ impl Op {
             Op::Subtensor(s) => s.infer(inputs).map(|t| vec![t]),
             Op::AdvancedSubtensor1 => subtensor::infer_adv1(inputs).map(|t| vec![t]),
             Op::AdvancedSubtensor => subtensor::infer_adv(inputs).map(|t| vec![t]),
+            Op::IncSubtensor(s) => {
+                let mut sel = vec![inputs[0]];
+                sel.extend_from_slice(&inputs[2..]);
+                let region = s.infer(&sel)?;
+                if inputs[1].ndim() > region.ndim() {
+                    return Err(crate::Error::ty(
+                        self.to_string(),
+                        "y has more dimensions than the indexed region",
+                    ));
+                }
+                Ok(vec![inputs[0].clone()])
+            }
+            Op::AdvancedIncSubtensor => subtensor::infer_adv_inc(inputs).map(|t| vec![t]),
             Op::ARange(d) => shape::infer_arange(*d, inputs).map(|t| vec![t]),
             Op::Alloc(b) => shape::infer_alloc(b, inputs).map(|t| vec![t]),
             Op::Join(axis) => shape::infer_join(*axis, inputs).map(|t| vec![t]),
@@ -94,6 +112,8 @@ impl Op {
             Op::Subtensor(s) => one(s.perform(inputs)),
             Op::AdvancedSubtensor1 => one(subtensor::perform_adv1(inputs[0], inputs[1])),
             Op::AdvancedSubtensor => one(subtensor::perform_adv(inputs)),
+            Op::IncSubtensor(s) => one(s.perform_inc(inputs[0], inputs[1], &inputs[2..])),
+            Op::AdvancedIncSubtensor => one(subtensor::perform_adv_inc(inputs)),
             Op::ARange(d) => one(shape::perform_arange(*d, inputs)),
             Op::Alloc(_) => one(shape::perform_alloc(inputs, &types.outputs[0])),
             Op::Join(axis) => one(shape::perform_join(*axis, inputs, &types.outputs[0])),
@@ -116,6 +136,17 @@ impl fmt::Display for Op {
             Op::Subtensor(s) => write!(f, "{s}"),
             Op::AdvancedSubtensor1 => f.write_str("AdvancedSubtensor1"),
             Op::AdvancedSubtensor => f.write_str("AdvancedSubtensor"),
+            Op::IncSubtensor(s) => {
+                let inner = s.to_string();
+                write!(
+                    f,
+                    "IncSubtensor{{Inc;{}}}",
+                    &inner["Subtensor{".len()..inner.len() - 1]
+                )
+            }
+            Op::AdvancedIncSubtensor => {
+                f.write_str("AdvancedIncSubtensor{inplace=False,  set_instead_of_inc=False}")
+            }
             Op::ARange(d) => write!(f, "ARange{{dtype='{d}'}}"),
             Op::Alloc(_) => f.write_str("Alloc"),
             Op::Join(_) => f.write_str("Join"),

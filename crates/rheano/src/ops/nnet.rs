@@ -67,15 +67,35 @@ impl NnetOp {
             Softmax { axis } | LogSoftmax { axis } => {
                 let x = inputs[0];
                 match axis {
-                    None => need(float2(x), self, value_err, format!("x must be 1-d or 2-d tensor of floats. Got {x}"))?,
-                    Some(a) => need(x.dtype.is_float() && *a < x.ndim(), self, value_err, format!("x must be a float tensor with an axis {a}. Got {x}"))?,
+                    None => need(
+                        float2(x),
+                        self,
+                        value_err,
+                        format!("x must be 1-d or 2-d tensor of floats. Got {x}"),
+                    )?,
+                    Some(a) => need(
+                        x.dtype.is_float() && *a < x.ndim(),
+                        self,
+                        value_err,
+                        format!("x must be a float tensor with an axis {a}. Got {x}"),
+                    )?,
                 }
                 Ok(vec![x.clone()])
             }
             SoftmaxWithBias => {
                 let (x, b) = (inputs[0], inputs[1]);
-                need(float2(x), self, value_err, format!("x must be 2-d tensor of floats. Got {x}"))?;
-                need(b.ndim() == 1 && b.dtype.is_float(), self, value_err, format!("b must be 1-d tensor of floats. Got {b}"))?;
+                need(
+                    float2(x),
+                    self,
+                    value_err,
+                    format!("x must be 2-d tensor of floats. Got {x}"),
+                )?;
+                need(
+                    b.ndim() == 1 && b.dtype.is_float(),
+                    self,
+                    value_err,
+                    format!("b must be 1-d tensor of floats. Got {b}"),
+                )?;
                 Ok(vec![x.with_dtype(x.dtype.upcast(b.dtype))])
             }
             SoftmaxGrad { axis } => {
@@ -84,26 +104,58 @@ impl NnetOp {
                     None => sm.ndim() == 2,
                     Some(a) => *a < sm.ndim(),
                 };
-                need(ok && dy.ndim() == sm.ndim() && dy.dtype.is_float() && sm.dtype.is_float(), self, value_err, format!("dy and sm must be float tensors of the same rank, got {dy} and {sm}"))?;
+                need(
+                    ok && dy.ndim() == sm.ndim() && dy.dtype.is_float() && sm.dtype.is_float(),
+                    self,
+                    value_err,
+                    format!("dy and sm must be float tensors of the same rank, got {dy} and {sm}"),
+                )?;
                 Ok(vec![sm.with_dtype(dy.dtype.upcast(sm.dtype))])
             }
             CrossentropyCategorical1Hot => {
                 let (c, t) = (inputs[0], inputs[1]);
-                need(c.ndim() == 2 && c.dtype.is_float(), self, type_err, format!("matrix required for argument: coding_dist (got type: {c})"))?;
-                let ok = t.ndim() == 1 && !t.broadcastable[0] && matches!(t.dtype, DType::Int32 | DType::Int64);
+                need(
+                    c.ndim() == 2 && c.dtype.is_float(),
+                    self,
+                    type_err,
+                    format!("matrix required for argument: coding_dist (got type: {c})"),
+                )?;
+                let ok = t.ndim() == 1
+                    && !t.broadcastable[0]
+                    && matches!(t.dtype, DType::Int32 | DType::Int64);
                 need(ok, self, type_err, format!("integer vector required for argument: true_one_of_n(got type: {t} instead of: TensorType(int64, vector))"))?;
                 Ok(vec![TensorType::new(c.dtype, vec![c.broadcastable[0]])])
             }
             CrossentropyCategorical1HotGrad => {
                 let (g, c, t) = (inputs[0], inputs[1], inputs[2]);
-                need(g.ndim() == 1 && c.ndim() == 2 && t.ndim() == 1 && t.dtype.is_int(), self, type_err, format!("expected (vector, matrix, int vector), got ({g}, {c}, {t})"))?;
+                need(
+                    g.ndim() == 1 && c.ndim() == 2 && t.ndim() == 1 && t.dtype.is_int(),
+                    self,
+                    type_err,
+                    format!("expected (vector, matrix, int vector), got ({g}, {c}, {t})"),
+                )?;
                 Ok(vec![c.with_dtype(c.dtype.upcast(g.dtype))])
             }
             CrossentropySoftmaxArgmax1HotWithBias => {
                 let (x, b, y) = (inputs[0], inputs[1], inputs[2]);
-                need(float2(x), self, value_err, format!("x must be 2-d tensor of floats. Got {x}"))?;
-                need(b.ndim() == 1 && b.dtype.is_float(), self, value_err, format!("b must be 1-d tensor of floats. Got {b}"))?;
-                need(y.ndim() == 1 && y.dtype.is_int(), self, value_err, format!("y_idx must be 1-d tensor of [u]ints. Got {y}"))?;
+                need(
+                    float2(x),
+                    self,
+                    value_err,
+                    format!("x must be 2-d tensor of floats. Got {x}"),
+                )?;
+                need(
+                    b.ndim() == 1 && b.dtype.is_float(),
+                    self,
+                    value_err,
+                    format!("b must be 1-d tensor of floats. Got {b}"),
+                )?;
+                need(
+                    y.ndim() == 1 && y.dtype.is_int(),
+                    self,
+                    value_err,
+                    format!("y_idx must be 1-d tensor of [u]ints. Got {y}"),
+                )?;
                 let d = x.dtype.upcast(b.dtype);
                 Ok(vec![
                     TensorType::new(d, y.broadcastable.clone()),
@@ -113,26 +165,64 @@ impl NnetOp {
             }
             CrossentropySoftmax1HotWithBiasDx => {
                 let (dy, sm, y) = (inputs[0], inputs[1], inputs[2]);
-                need(dy.ndim() <= 1 && dy.dtype.is_float(), self, value_err, format!("dy must be a float scalar or vector. Got {dy}"))?;
-                need(float2(sm), self, value_err, format!("sm must be 2-d tensor of floats. Got {sm}"))?;
-                need(y.ndim() == 1 && y.dtype.is_int(), self, value_err, format!("y_idx must be 1-d tensor of [u]ints. Got {y}"))?;
+                need(
+                    dy.ndim() <= 1 && dy.dtype.is_float(),
+                    self,
+                    value_err,
+                    format!("dy must be a float scalar or vector. Got {dy}"),
+                )?;
+                need(
+                    float2(sm),
+                    self,
+                    value_err,
+                    format!("sm must be 2-d tensor of floats. Got {sm}"),
+                )?;
+                need(
+                    y.ndim() == 1 && y.dtype.is_int(),
+                    self,
+                    value_err,
+                    format!("y_idx must be 1-d tensor of [u]ints. Got {y}"),
+                )?;
                 Ok(vec![sm.with_dtype(sm.dtype.upcast(dy.dtype))])
             }
             PrependScalarConstant(_) => {
                 let m = inputs[0];
-                need(m.ndim() == 2 && !m.broadcastable[0] && !m.broadcastable[1], self, type_err, format!("a matrix is required, got {m}"))?;
+                need(
+                    m.ndim() == 2 && !m.broadcastable[0] && !m.broadcastable[1],
+                    self,
+                    type_err,
+                    format!("a matrix is required, got {m}"),
+                )?;
                 Ok(vec![m.clone()])
             }
             PrependScalar => {
                 let (v, m) = (inputs[0], inputs[1]);
-                need(v.ndim() == 0, self, type_err, format!("val must be a scalar, got {v}"))?;
-                need(m.ndim() == 2 && !m.broadcastable[0] && !m.broadcastable[1], self, type_err, format!("a matrix is required, got {m}"))?;
+                need(
+                    v.ndim() == 0,
+                    self,
+                    type_err,
+                    format!("val must be a scalar, got {v}"),
+                )?;
+                need(
+                    m.ndim() == 2 && !m.broadcastable[0] && !m.broadcastable[1],
+                    self,
+                    type_err,
+                    format!("a matrix is required, got {m}"),
+                )?;
                 Ok(vec![m.with_dtype(m.dtype.upcast(v.dtype))])
             }
             ConfusionMatrix => {
                 let (a, p) = (inputs[0], inputs[1]);
-                need(a.ndim() == 1 && p.ndim() == 1, self, value_err, format!("actual and pred must be 1-d tensors, got {a} and {p}"))?;
-                Ok(vec![TensorType::dense(DType::Int64, 2), TensorType::dense(a.dtype.upcast(p.dtype), 1)])
+                need(
+                    a.ndim() == 1 && p.ndim() == 1,
+                    self,
+                    value_err,
+                    format!("actual and pred must be 1-d tensors, got {a} and {p}"),
+                )?;
+                Ok(vec![
+                    TensorType::dense(DType::Int64, 2),
+                    TensorType::dense(a.dtype.upcast(p.dtype), 1),
+                ])
             }
         }
     }
@@ -145,7 +235,9 @@ impl NnetOp {
             Softmax { axis } | LogSoftmax { axis } => {
                 let log = matches!(self, LogSoftmax { .. });
                 let ax = axis.unwrap_or(1);
-                vec![float_op!(out_dt, F => F::wrap(softmax_axis(&inputs[0].to_array::<F>(), ax, log)))]
+                vec![
+                    float_op!(out_dt, F => F::wrap(softmax_axis(&inputs[0].to_array::<F>(), ax, log))),
+                ]
             }
             SoftmaxWithBias => {
                 let (x, b) = (inputs[0], inputs[1]);
@@ -158,9 +250,18 @@ impl NnetOp {
             SoftmaxGrad { axis } => {
                 let ax = axis.unwrap_or(1);
                 if inputs[0].shape() != inputs[1].shape() {
-                    return Err(Error::value(name, format!("dy and sm must have the same shape, got {:?} and {:?}", inputs[0].shape(), inputs[1].shape())));
+                    return Err(Error::value(
+                        name,
+                        format!(
+                            "dy and sm must have the same shape, got {:?} and {:?}",
+                            inputs[0].shape(),
+                            inputs[1].shape()
+                        ),
+                    ));
                 }
-                vec![float_op!(out_dt, F => F::wrap(softmax_grad(&inputs[0].to_array::<F>(), &inputs[1].to_array::<F>(), ax)))]
+                vec![
+                    float_op!(out_dt, F => F::wrap(softmax_grad(&inputs[0].to_array::<F>(), &inputs[1].to_array::<F>(), ax))),
+                ]
             }
             CrossentropyCategorical1Hot => {
                 let (c, t) = (inputs[0], inputs[1]);
@@ -176,7 +277,10 @@ impl NnetOp {
                 let (g, c, t) = (inputs[0], inputs[1], inputs[2]);
                 let labels = check_labels(&name, t, c.shape()[0], c.shape()[1])?;
                 if g.len() != labels.len() {
-                    return Err(Error::value(name, format!("g has {} entries for {} rows", g.len(), labels.len())));
+                    return Err(Error::value(
+                        name,
+                        format!("g has {} entries for {} rows", g.len(), labels.len()),
+                    ));
                 }
                 vec![float_op!(out_dt, F => {
                     let c = c.to_array::<F>();
@@ -193,7 +297,14 @@ impl NnetOp {
                 let (x, b, y) = (inputs[0], inputs[1], inputs[2]);
                 check_cols(&name, x, b, "b must have same number of columns as x")?;
                 if y.len() != x.shape()[0] {
-                    return Err(Error::value(name, format!("y_idx must have same number of rows as x ({} vs {})", y.len(), x.shape()[0])));
+                    return Err(Error::value(
+                        name,
+                        format!(
+                            "y_idx must have same number of rows as x ({} vs {})",
+                            y.len(),
+                            x.shape()[0]
+                        ),
+                    ));
                 }
                 let labels = check_labels(&name, y, x.shape()[0], x.shape()[1])?;
                 let (nll, sm, am) = float_op!(out_dt, F => {
@@ -207,7 +318,10 @@ impl NnetOp {
                 let n = sm.shape()[0];
                 let labels = check_labels(&name, y, n, sm.shape()[1])?;
                 if dy.ndim() == 1 && dy.len() != n && dy.len() != 1 {
-                    return Err(Error::value(name, format!("dy has {} entries for {n} rows", dy.len())));
+                    return Err(Error::value(
+                        name,
+                        format!("dy has {} entries for {n} rows", dy.len()),
+                    ));
                 }
                 vec![float_op!(out_dt, F => {
                     let dyv: Vec<F> = dy.to_array::<F>().iter().copied().collect();
@@ -225,7 +339,14 @@ impl NnetOp {
             ConfusionMatrix => {
                 let (a, p) = (inputs[0], inputs[1]);
                 if a.len() != p.len() {
-                    return Err(Error::value(name, format!("actual and pred must have the same length ({} vs {})", a.len(), p.len())));
+                    return Err(Error::value(
+                        name,
+                        format!(
+                            "actual and pred must have the same length ({} vs {})",
+                            a.len(),
+                            p.len()
+                        ),
+                    ));
                 }
                 let od = types.outputs[1].dtype;
                 let (av, pv) = (a.cast(od).to_f64_vec(), p.cast(od).to_f64_vec());
@@ -259,7 +380,14 @@ use float_op;
 
 fn check_cols(op: &str, x: &Value, b: &Value, msg: &str) -> Result<()> {
     if x.shape()[1] != b.shape()[0] {
-        return Err(Error::value(op, format!("{msg} (x.shape = {:?}, b.shape = {:?})", x.shape(), b.shape())));
+        return Err(Error::value(
+            op,
+            format!(
+                "{msg} (x.shape = {:?}, b.shape = {:?})",
+                x.shape(),
+                b.shape()
+            ),
+        ));
     }
     Ok(())
 }
@@ -268,12 +396,18 @@ fn check_cols(op: &str, x: &Value, b: &Value, msg: &str) -> Result<()> {
 fn check_labels(op: &str, y: &Value, rows: usize, classes: usize) -> Result<Vec<usize>> {
     let v = y.to_i64_vec();
     if v.len() != rows {
-        return Err(Error::value(op, format!("{} labels for {rows} rows", v.len())));
+        return Err(Error::value(
+            op,
+            format!("{} labels for {rows} rows", v.len()),
+        ));
     }
     v.iter()
         .map(|&l| {
             if l < 0 || l as usize >= classes {
-                Err(Error::value(op, format!("y_i value out of bounds: label {l} for {classes} classes")))
+                Err(Error::value(
+                    op,
+                    format!("y_i value out of bounds: label {l} for {classes} classes"),
+                ))
             } else {
                 Ok(l as usize)
             }
@@ -363,8 +497,16 @@ pub fn exp_diff(a: f64, b: f64) -> f64 {
 /// dx = dy⊙sm − (Σ dy⊙sm)·sm over `axis`.
 pub fn softmax_grad<F: Real>(dy: &ArrayD<F>, sm: &ArrayD<F>, axis: usize) -> ArrayD<F> {
     let mut out = sm.to_owned();
-    for (mut o, d) in out.lanes_mut(Axis(axis)).into_iter().zip(dy.lanes(Axis(axis))) {
-        let s: f64 = o.iter().zip(d.iter()).map(|(&s, &g)| s.to_f64() * g.to_f64()).sum();
+    for (mut o, d) in out
+        .lanes_mut(Axis(axis))
+        .into_iter()
+        .zip(dy.lanes(Axis(axis)))
+    {
+        let s: f64 = o
+            .iter()
+            .zip(d.iter())
+            .map(|(&s, &g)| s.to_f64() * g.to_f64())
+            .sum();
         for (ov, &g) in o.iter_mut().zip(d.iter()) {
             *ov = F::c(ov.to_f64() * (g.to_f64() - s));
         }
@@ -397,10 +539,16 @@ fn softmax_nll<F: Real>(r: &ArrayD<F>, labels: &[usize]) -> (ArrayD<F>, ArrayD<F
 fn prepend(mat: &Value, val: &Value, dt: DType) -> Value {
     fn go<T: Element>(mat: &Value, val: &Value) -> Value {
         let a = mat.to_array::<T>();
-        let fill = val.to_array::<T>().iter().copied().next().unwrap_or_default();
+        let fill = val
+            .to_array::<T>()
+            .iter()
+            .copied()
+            .next()
+            .unwrap_or_default();
         let (r, c) = (a.shape()[0], a.shape()[1]);
         let mut out = ArrayD::from_elem(IxDyn(&[r, c + 1]), fill);
-        out.slice_axis_mut(Axis(1), ndarray::Slice::from(1..)).assign(&*a);
+        out.slice_axis_mut(Axis(1), ndarray::Slice::from(1..))
+            .assign(&*a);
         T::wrap(out)
     }
     dispatch_dtype!(dt, T => go::<T>(mat, val))
@@ -419,9 +567,15 @@ impl fmt::Display for NnetOp {
             SoftmaxGrad { axis: Some(a) } => write!(f, "SoftmaxGrad{{axis={a}}}"),
             CrossentropyCategorical1Hot => f.write_str("CrossentropyCategorical1Hot"),
             CrossentropyCategorical1HotGrad => f.write_str("CrossentropyCategorical1HotGrad"),
-            CrossentropySoftmaxArgmax1HotWithBias => f.write_str("CrossentropySoftmaxArgmax1HotWithBias"),
+            CrossentropySoftmaxArgmax1HotWithBias => {
+                f.write_str("CrossentropySoftmaxArgmax1HotWithBias")
+            }
             CrossentropySoftmax1HotWithBiasDx => f.write_str("CrossentropySoftmax1HotWithBiasDx"),
-            PrependScalarConstant(v) => write!(f, "Prepend_scalar_constant_to_each_row{{{}}}", crate::printing::numpy_fmt::py_float_repr(*v, false)),
+            PrependScalarConstant(v) => write!(
+                f,
+                "Prepend_scalar_constant_to_each_row{{{}}}",
+                crate::printing::numpy_fmt::py_float_repr(*v, false)
+            ),
             PrependScalar => f.write_str("Prepend_scalar_to_each_row"),
             ConfusionMatrix => f.write_str("confusion_matrix"),
         }

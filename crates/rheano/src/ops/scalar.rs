@@ -19,6 +19,8 @@ pub enum ScalarOp {
     Neg,
     Pow,
     Abs,
+    /// The sign: −1, 0 or 1 (NaN stays NaN).
+    Sgn,
     Exp,
     Log,
     Log1p,
@@ -88,7 +90,7 @@ impl ScalarOp {
         use ScalarOp::*;
         Some(match self {
             Add | Mul => return None,
-            Neg | Abs | Exp | Log | Log1p | Expm1 | Sqrt | Sqr | Tanh | Sin | Cos | Inv
+            Neg | Abs | Sgn | Exp | Log | Log1p | Expm1 | Sqrt | Sqr | Tanh | Sin | Cos | Inv
             | Invert | Cast(_) | Sigmoid | Softplus | UltraFastSigmoid | Softsign | Identity
             | Relu | Selu => 1,
             Switch | Clip => 3,
@@ -99,8 +101,8 @@ impl ScalarOp {
     fn dtype_rule(self) -> DTypeRule {
         use ScalarOp::*;
         match self {
-            Add | Sub | Mul | IntDiv | Mod | Pow | Maximum | Minimum | Neg | Abs | Sqr | And
-            | Or | Invert | Clip | Identity => DTypeRule::Upcast,
+            Add | Sub | Mul | IntDiv | Mod | Pow | Maximum | Minimum | Neg | Abs | Sgn | Sqr
+            | And | Or | Invert | Clip | Identity => DTypeRule::Upcast,
             TrueDiv => DTypeRule::UpcastFloatX,
             Exp | Log | Log1p | Expm1 | Sqrt | Tanh | Sin | Cos | Inv | Sigmoid | Softplus
             | UltraFastSigmoid | Softsign => DTypeRule::UpgradeToFloat,
@@ -144,7 +146,10 @@ impl ScalarOp {
             DTypeRule::Last => *inputs.last().expect("non-empty"),
             DTypeRule::Fixed(d) => d,
             DTypeRule::UpcastFloat32 => up().upcast(DType::Float32),
-            DTypeRule::Elu => inputs[0].upgrade_to_float().upcast(inputs[1]).upcast(inputs[0]),
+            DTypeRule::Elu => inputs[0]
+                .upgrade_to_float()
+                .upcast(inputs[1])
+                .upcast(inputs[0]),
             DTypeRule::UpcastFloatX2 => up().upgrade_to_float().upcast(float_x()),
         })
     }
@@ -162,6 +167,7 @@ impl ScalarOp {
             Neg => "neg",
             Pow => "pow",
             Abs => "abs_",
+            Sgn => "sgn",
             Exp => "exp",
             Log => "log",
             Log1p => "log1p",
@@ -258,6 +264,7 @@ impl ScalarOp {
             Or => IntFn::Binary(|a, b| a | b),
             Neg => IntFn::Unary(i64::wrapping_neg),
             Abs => IntFn::Unary(i64::wrapping_abs),
+            Sgn => IntFn::Unary(i64::signum),
             Sqr => IntFn::Unary(|a| a.wrapping_mul(a)),
             Invert => IntFn::Unary(|a| !a),
             Identity => IntFn::Unary(|a| a),

@@ -275,3 +275,153 @@ pub fn perform_adv(inputs: &[&Value]) -> Result<Value> {
         Ok(Element::wrap(ArrayD::from_shape_vec(IxDyn(&out_shape), out).expect("shape")))
     })
 }
+
+impl Subtensor {
+    /// Per axis of `x`: the positions selected and whether the axis is dropped.
+    fn plan(&self, x_shape: &[usize], bounds: &[&Value]) -> Result<Vec<(Vec<usize>, bool)>> {
+        let mut next = bounds.iter().map(|v| v.to_i64_vec()[0]);
+        let mut take =
+            |present: &Option<DType>| present.as_ref().map(|_| next.next().expect("bound"));
+        let mut plan = Vec::new();
+        for (d, e) in self.entries.iter().enumerate() {
+            let len = x_shape[d];
+            match e {
+                IdxEntry::Index(_) => {
+                    let i = take(&Some(DType::Int64)).expect("index");
+                    plan.push((vec![normalize_index(&self.to_string(), i, len, d)?], true));
+                }
+                IdxEntry::Slice { start, stop, step } => {
+                    let (a, b, s) = (take(start), take(stop), take(step));
+                    plan.push((slice_indices(&self.to_string(), a, b, s, len)?, false));
+                }
+            }
+        }
+        for &len in &x_shape[self.entries.len()..] {
+            plan.push(((0..len).collect(), false));
+        }
+        Ok(plan)
+    }
+
+    /// `x[entries] += y` on a copy of x (the gradient of `Subtensor`).
+    pub fn perform_inc(&self, x: &Value, y: &Value, bounds: &[&Value]) -> Result<Value> {
+        let name = format!(
+            "IncSubtensor{{Inc;{}}}",
+            self.to_string()
+                .trim_start_matches("Subtensor{")
+                .trim_end_matches('}')
+        );
+        let plan = self.plan(x.shape(), bounds)?;
+        let region: Vec<usize> = plan
+            .iter()
+            .filter(|(_, drop)| !drop)
+            .map(|(i, _)| i.len())
+            .collect();
+        let y = y.cast(x.dtype());
+        with_value!(x, a => {
+            let mut out = a.clone();
+            let yv = Element::unwrap(&y).expect("cast");
+            let yb = yv.broadcast(IxDyn(&region)).ok_or_else(|| Error::value(&name, format!("cannot broadcast y of shape {:?} to the region {:?}", yv.shape(), region)))?;
+            let mut full = vec![0usize; plan.len()];
+            for (ri, &val) in yb.indexed_iter() {
+                let mut k = 0;
+                for (d, (idx, drop)) in plan.iter().enumerate() {
+                    if *drop {
+                        full[d] = idx[0];
+                    } else {
+                        full[d] = idx[ri[k]];
+                        k += 1;
+                    }
+                }
+                let cell = &mut out[IxDyn(&full)];
+                *cell = add_elem(*cell, val);
+            }
+            Ok(Element::wrap(out))
+        })
+    }
+}
+
+fn add_elem<T: Element>(a: T, b: T) -> T {
+    match T::DTYPE {
+        DType::Float64 | DType::Float32 => T::from_f64(a.to_f64() + b.to_f64()),
+        DType::Bool => T::from_bool(a.to_bool() || b.to_bool()),
+        _ => T::from_i64(a.to_i64().wrapping_add(b.to_i64())),
+    }
+}
+
+pub fn infer_adv_inc(inputs: &[&TensorType]) -> Result<TensorType> {
+    let (x, y) = (inputs[0], inputs[1]);
+    let mut sel = vec![x];
+    sel.extend_from_slice(&inputs[2..]);
+    let region = infer_adv(&sel)?;
+    if y.ndim() > region.ndim() {
+        return Err(Error::ty(
+            "AdvancedIncSubtensor",
+            format!(
+                "y has more dimensions ({}) than the indexed region ({})",
+                y.ndim(),
+                region.ndim()
+            ),
+        ));
+    }
+    Ok(x.clone())
+}
+
+/// `x[i0, i1, ...] += y` on a copy of x; repeated indices accumulate (numpy's `add.at`).
+pub fn perform_adv_inc(inputs: &[&Value]) -> Result<Value> {
+    let op = "AdvancedIncSubtensor";
+    let x = inputs[0];
+    let y = inputs[1].cast(x.dtype());
+    let idx = &inputs[2..];
+    let nd = idx.iter().map(|v| v.ndim()).max().unwrap_or(0);
+    let mut shape = vec![1usize; nd];
+    for v in idx {
+        let off = nd - v.ndim();
+        for (d, &n) in v.shape().iter().enumerate() {
+            let s = &mut shape[off + d];
+            if *s == 1 {
+                *s = n;
+            } else if n != 1 && n != *s {
+                return Err(Error::index(
+                    op,
+                    "indexing arrays could not be broadcast together",
+                ));
+            }
+        }
+    }
+    let k = idx.len();
+    let rest: Vec<usize> = x.shape()[k..].to_vec();
+    let rest_len: usize = rest.iter().product();
+    let mut region = shape.clone();
+    region.extend_from_slice(&rest);
+    let arrays: Vec<Vec<i64>> = idx
+        .iter()
+        .map(|v| {
+            v.to_array::<i64>()
+                .broadcast(IxDyn(&shape))
+                .expect("checked")
+                .iter()
+                .copied()
+                .collect()
+        })
+        .collect();
+    let n: usize = shape.iter().product();
+    with_value!(x, a => {
+        let mut out = a.as_standard_layout().into_owned();
+        let yv = Element::unwrap(&y).expect("cast");
+        let yb = yv.broadcast(IxDyn(&region)).ok_or_else(|| Error::value(op, format!("cannot broadcast y of shape {:?} to {:?}", yv.shape(), region)))?;
+        let ys: Vec<_> = yb.iter().copied().collect();
+        let flat = out.as_slice_mut().expect("standard layout");
+        for j in 0..n {
+            let mut off = 0usize;
+            for (d, it) in arrays.iter().enumerate() {
+                let i = normalize_index(op, it[j], x.shape()[d], d)?;
+                off = off * x.shape()[d] + i;
+            }
+            for r in 0..rest_len {
+                let c = &mut flat[off * rest_len + r];
+                *c = add_elem(*c, ys[j * rest_len + r]);
+            }
+        }
+        Ok(Element::wrap(out))
+    })
+}

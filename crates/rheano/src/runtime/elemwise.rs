@@ -140,6 +140,13 @@ pub fn block_fn<F: Real>(op: ScalarOp) -> Option<BlockFn<F>> {
         Minimum => binary!(F::nan_min),
         Neg => unary!(|a: F| -a),
         Abs => unary!(|a: F| a.abs()),
+        Sgn => unary!(|a: F| if a > F::zero() {
+            F::one()
+        } else if a < F::zero() {
+            -F::one()
+        } else {
+            a
+        }),
         Exp => unary!(|a: F| a.exp()),
         Log => unary!(|a: F| a.ln()),
         Log1p => unary!(|a: F| a.ln_1p()),
@@ -171,7 +178,9 @@ pub fn block_fn<F: Real>(op: ScalarOp) -> Option<BlockFn<F>> {
 pub fn run_blocks<F: Real>(n: usize, operands: &[Operand<F>], kernel: BlockFn<F>) -> Vec<F> {
     let mut out = vec![F::zero(); n];
     let chunk = |(ci, out_chunk): (usize, &mut [F]), chunk_len: usize| {
-        let mut bufs: Vec<Vec<F>> = (0..operands.len()).map(|_| vec![F::zero(); BLOCK]).collect();
+        let mut bufs: Vec<Vec<F>> = (0..operands.len())
+            .map(|_| vec![F::zero(); BLOCK])
+            .collect();
         let base = ci * chunk_len;
         for (bi, ob) in out_chunk.chunks_mut(BLOCK).enumerate() {
             let start = base + bi * BLOCK;
@@ -185,7 +194,8 @@ pub fn run_blocks<F: Real>(n: usize, operands: &[Operand<F>], kernel: BlockFn<F>
         }
     };
     if n >= PARALLEL_MIN && rayon::current_num_threads() > 1 {
-        let chunk_len = (n / (4 * rayon::current_num_threads())).max(PARALLEL_MIN / 4) / BLOCK * BLOCK;
+        let chunk_len =
+            (n / (4 * rayon::current_num_threads())).max(PARALLEL_MIN / 4) / BLOCK * BLOCK;
         let chunk_len = chunk_len.max(BLOCK);
         out.par_chunks_mut(chunk_len)
             .enumerate()

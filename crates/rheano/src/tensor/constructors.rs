@@ -493,31 +493,64 @@ mod tests {
     #[test]
     fn every_constructor_and_plural() {
         assert_eq!(scalar("v").ty().to_string(), "TensorType(float64, scalar)");
-        assert_eq!(scalars(["a", "b"]).map(|v| v.ty().to_string()), ["TensorType(float64, scalar)"; 2]);
+        assert_eq!(
+            scalars(["a", "b"]).map(|v| v.ty().to_string()),
+            ["TensorType(float64, scalar)"; 2]
+        );
         assert_eq!(bscalar("v").ty().to_string(), "TensorType(int8, scalar)");
         assert_eq!(wscalar("v").ty().to_string(), "TensorType(int16, scalar)");
         assert_eq!(iscalar("v").ty().to_string(), "TensorType(int32, scalar)");
-        assert_eq!(iscalars(["a"])[0].ty().to_string(), "TensorType(int32, scalar)");
+        assert_eq!(
+            iscalars(["a"])[0].ty().to_string(),
+            "TensorType(int32, scalar)"
+        );
         assert_eq!(lscalar("v").ty().to_string(), "TensorType(int64, scalar)");
-        assert_eq!(lscalars(["a"])[0].ty().to_string(), "TensorType(int64, scalar)");
+        assert_eq!(
+            lscalars(["a"])[0].ty().to_string(),
+            "TensorType(int64, scalar)"
+        );
         assert_eq!(fscalar("v").ty().to_string(), "TensorType(float32, scalar)");
-        assert_eq!(fscalars(["a"])[0].ty().to_string(), "TensorType(float32, scalar)");
+        assert_eq!(
+            fscalars(["a"])[0].ty().to_string(),
+            "TensorType(float32, scalar)"
+        );
         assert_eq!(dscalar("v").ty().to_string(), "TensorType(float64, scalar)");
-        assert_eq!(dscalars(["a"])[0].ty().to_string(), "TensorType(float64, scalar)");
+        assert_eq!(
+            dscalars(["a"])[0].ty().to_string(),
+            "TensorType(float64, scalar)"
+        );
         assert_eq!(vector("v").ty().to_string(), "TensorType(float64, vector)");
-        assert_eq!(vectors(["a", "b"]).map(|v| v.ty().to_string()), ["TensorType(float64, vector)"; 2]);
+        assert_eq!(
+            vectors(["a", "b"]).map(|v| v.ty().to_string()),
+            ["TensorType(float64, vector)"; 2]
+        );
         assert_eq!(bvector("v").ty().to_string(), "TensorType(int8, vector)");
         assert_eq!(wvector("v").ty().to_string(), "TensorType(int16, vector)");
         assert_eq!(ivector("v").ty().to_string(), "TensorType(int32, vector)");
-        assert_eq!(ivectors(["a"])[0].ty().to_string(), "TensorType(int32, vector)");
+        assert_eq!(
+            ivectors(["a"])[0].ty().to_string(),
+            "TensorType(int32, vector)"
+        );
         assert_eq!(lvector("v").ty().to_string(), "TensorType(int64, vector)");
-        assert_eq!(lvectors(["a"])[0].ty().to_string(), "TensorType(int64, vector)");
+        assert_eq!(
+            lvectors(["a"])[0].ty().to_string(),
+            "TensorType(int64, vector)"
+        );
         assert_eq!(fvector("v").ty().to_string(), "TensorType(float32, vector)");
-        assert_eq!(fvectors(["a"])[0].ty().to_string(), "TensorType(float32, vector)");
+        assert_eq!(
+            fvectors(["a"])[0].ty().to_string(),
+            "TensorType(float32, vector)"
+        );
         assert_eq!(dvector("v").ty().to_string(), "TensorType(float64, vector)");
-        assert_eq!(dvectors(["a"])[0].ty().to_string(), "TensorType(float64, vector)");
+        assert_eq!(
+            dvectors(["a"])[0].ty().to_string(),
+            "TensorType(float64, vector)"
+        );
         assert_eq!(row("v").ty().to_string(), "TensorType(float64, row)");
-        assert_eq!(rows(["a", "b"]).map(|v| v.ty().to_string()), ["TensorType(float64, row)"; 2]);
+        assert_eq!(
+            rows(["a", "b"]).map(|v| v.ty().to_string()),
+            ["TensorType(float64, row)"; 2]
+        );
         assert_eq!(brow("v").ty().to_string(), "TensorType(int8, row)");
         assert_eq!(wrow("v").ty().to_string(), "TensorType(int16, row)");
         assert_eq!(irow("v").ty().to_string(), "TensorType(int32, row)");
@@ -529,7 +562,10 @@ mod tests {
         assert_eq!(drow("v").ty().to_string(), "TensorType(float64, row)");
         assert_eq!(drows(["a"])[0].ty().to_string(), "TensorType(float64, row)");
         assert_eq!(col("v").ty().to_string(), "TensorType(float64, col)");
-        assert_eq!(cols(["a", "b"]).map(|v| v.ty().to_string()), ["TensorType(float64, col)"; 2]);
+        assert_eq!(
+            cols(["a", "b"]).map(|v| v.ty().to_string()),
+            ["TensorType(float64, col)"; 2]
+        );
         assert_eq!(bcol("v").ty().to_string(), "TensorType(int8, col)");
         assert_eq!(wcol("v").ty().to_string(), "TensorType(int16, col)");
         assert_eq!(icol("v").ty().to_string(), "TensorType(int32, col)");
@@ -541,76 +577,166 @@ mod tests {
         assert_eq!(dcol("v").ty().to_string(), "TensorType(float64, col)");
         assert_eq!(dcols(["a"])[0].ty().to_string(), "TensorType(float64, col)");
         assert_eq!(matrix("v").ty().to_string(), "TensorType(float64, matrix)");
-        assert_eq!(matrices(["a", "b"]).map(|v| v.ty().to_string()), ["TensorType(float64, matrix)"; 2]);
+        assert_eq!(
+            matrices(["a", "b"]).map(|v| v.ty().to_string()),
+            ["TensorType(float64, matrix)"; 2]
+        );
         assert_eq!(bmatrix("v").ty().to_string(), "TensorType(int8, matrix)");
         assert_eq!(wmatrix("v").ty().to_string(), "TensorType(int16, matrix)");
         assert_eq!(imatrix("v").ty().to_string(), "TensorType(int32, matrix)");
-        assert_eq!(imatrices(["a"])[0].ty().to_string(), "TensorType(int32, matrix)");
+        assert_eq!(
+            imatrices(["a"])[0].ty().to_string(),
+            "TensorType(int32, matrix)"
+        );
         assert_eq!(lmatrix("v").ty().to_string(), "TensorType(int64, matrix)");
-        assert_eq!(lmatrices(["a"])[0].ty().to_string(), "TensorType(int64, matrix)");
+        assert_eq!(
+            lmatrices(["a"])[0].ty().to_string(),
+            "TensorType(int64, matrix)"
+        );
         assert_eq!(fmatrix("v").ty().to_string(), "TensorType(float32, matrix)");
-        assert_eq!(fmatrices(["a"])[0].ty().to_string(), "TensorType(float32, matrix)");
+        assert_eq!(
+            fmatrices(["a"])[0].ty().to_string(),
+            "TensorType(float32, matrix)"
+        );
         assert_eq!(dmatrix("v").ty().to_string(), "TensorType(float64, matrix)");
-        assert_eq!(dmatrices(["a"])[0].ty().to_string(), "TensorType(float64, matrix)");
+        assert_eq!(
+            dmatrices(["a"])[0].ty().to_string(),
+            "TensorType(float64, matrix)"
+        );
         assert_eq!(tensor3("v").ty().to_string(), "TensorType(float64, 3D)");
-        assert_eq!(tensor3s(["a", "b"]).map(|v| v.ty().to_string()), ["TensorType(float64, 3D)"; 2]);
+        assert_eq!(
+            tensor3s(["a", "b"]).map(|v| v.ty().to_string()),
+            ["TensorType(float64, 3D)"; 2]
+        );
         assert_eq!(btensor3("v").ty().to_string(), "TensorType(int8, 3D)");
         assert_eq!(wtensor3("v").ty().to_string(), "TensorType(int16, 3D)");
         assert_eq!(itensor3("v").ty().to_string(), "TensorType(int32, 3D)");
-        assert_eq!(itensor3s(["a"])[0].ty().to_string(), "TensorType(int32, 3D)");
+        assert_eq!(
+            itensor3s(["a"])[0].ty().to_string(),
+            "TensorType(int32, 3D)"
+        );
         assert_eq!(ltensor3("v").ty().to_string(), "TensorType(int64, 3D)");
-        assert_eq!(ltensor3s(["a"])[0].ty().to_string(), "TensorType(int64, 3D)");
+        assert_eq!(
+            ltensor3s(["a"])[0].ty().to_string(),
+            "TensorType(int64, 3D)"
+        );
         assert_eq!(ftensor3("v").ty().to_string(), "TensorType(float32, 3D)");
-        assert_eq!(ftensor3s(["a"])[0].ty().to_string(), "TensorType(float32, 3D)");
+        assert_eq!(
+            ftensor3s(["a"])[0].ty().to_string(),
+            "TensorType(float32, 3D)"
+        );
         assert_eq!(dtensor3("v").ty().to_string(), "TensorType(float64, 3D)");
-        assert_eq!(dtensor3s(["a"])[0].ty().to_string(), "TensorType(float64, 3D)");
+        assert_eq!(
+            dtensor3s(["a"])[0].ty().to_string(),
+            "TensorType(float64, 3D)"
+        );
         assert_eq!(tensor4("v").ty().to_string(), "TensorType(float64, 4D)");
-        assert_eq!(tensor4s(["a", "b"]).map(|v| v.ty().to_string()), ["TensorType(float64, 4D)"; 2]);
+        assert_eq!(
+            tensor4s(["a", "b"]).map(|v| v.ty().to_string()),
+            ["TensorType(float64, 4D)"; 2]
+        );
         assert_eq!(btensor4("v").ty().to_string(), "TensorType(int8, 4D)");
         assert_eq!(wtensor4("v").ty().to_string(), "TensorType(int16, 4D)");
         assert_eq!(itensor4("v").ty().to_string(), "TensorType(int32, 4D)");
-        assert_eq!(itensor4s(["a"])[0].ty().to_string(), "TensorType(int32, 4D)");
+        assert_eq!(
+            itensor4s(["a"])[0].ty().to_string(),
+            "TensorType(int32, 4D)"
+        );
         assert_eq!(ltensor4("v").ty().to_string(), "TensorType(int64, 4D)");
-        assert_eq!(ltensor4s(["a"])[0].ty().to_string(), "TensorType(int64, 4D)");
+        assert_eq!(
+            ltensor4s(["a"])[0].ty().to_string(),
+            "TensorType(int64, 4D)"
+        );
         assert_eq!(ftensor4("v").ty().to_string(), "TensorType(float32, 4D)");
-        assert_eq!(ftensor4s(["a"])[0].ty().to_string(), "TensorType(float32, 4D)");
+        assert_eq!(
+            ftensor4s(["a"])[0].ty().to_string(),
+            "TensorType(float32, 4D)"
+        );
         assert_eq!(dtensor4("v").ty().to_string(), "TensorType(float64, 4D)");
-        assert_eq!(dtensor4s(["a"])[0].ty().to_string(), "TensorType(float64, 4D)");
+        assert_eq!(
+            dtensor4s(["a"])[0].ty().to_string(),
+            "TensorType(float64, 4D)"
+        );
         assert_eq!(tensor5("v").ty().to_string(), "TensorType(float64, 5D)");
-        assert_eq!(tensor5s(["a", "b"]).map(|v| v.ty().to_string()), ["TensorType(float64, 5D)"; 2]);
+        assert_eq!(
+            tensor5s(["a", "b"]).map(|v| v.ty().to_string()),
+            ["TensorType(float64, 5D)"; 2]
+        );
         assert_eq!(btensor5("v").ty().to_string(), "TensorType(int8, 5D)");
         assert_eq!(wtensor5("v").ty().to_string(), "TensorType(int16, 5D)");
         assert_eq!(itensor5("v").ty().to_string(), "TensorType(int32, 5D)");
-        assert_eq!(itensor5s(["a"])[0].ty().to_string(), "TensorType(int32, 5D)");
+        assert_eq!(
+            itensor5s(["a"])[0].ty().to_string(),
+            "TensorType(int32, 5D)"
+        );
         assert_eq!(ltensor5("v").ty().to_string(), "TensorType(int64, 5D)");
-        assert_eq!(ltensor5s(["a"])[0].ty().to_string(), "TensorType(int64, 5D)");
+        assert_eq!(
+            ltensor5s(["a"])[0].ty().to_string(),
+            "TensorType(int64, 5D)"
+        );
         assert_eq!(ftensor5("v").ty().to_string(), "TensorType(float32, 5D)");
-        assert_eq!(ftensor5s(["a"])[0].ty().to_string(), "TensorType(float32, 5D)");
+        assert_eq!(
+            ftensor5s(["a"])[0].ty().to_string(),
+            "TensorType(float32, 5D)"
+        );
         assert_eq!(dtensor5("v").ty().to_string(), "TensorType(float64, 5D)");
-        assert_eq!(dtensor5s(["a"])[0].ty().to_string(), "TensorType(float64, 5D)");
+        assert_eq!(
+            dtensor5s(["a"])[0].ty().to_string(),
+            "TensorType(float64, 5D)"
+        );
         assert_eq!(tensor6("v").ty().to_string(), "TensorType(float64, 6D)");
-        assert_eq!(tensor6s(["a", "b"]).map(|v| v.ty().to_string()), ["TensorType(float64, 6D)"; 2]);
+        assert_eq!(
+            tensor6s(["a", "b"]).map(|v| v.ty().to_string()),
+            ["TensorType(float64, 6D)"; 2]
+        );
         assert_eq!(btensor6("v").ty().to_string(), "TensorType(int8, 6D)");
         assert_eq!(wtensor6("v").ty().to_string(), "TensorType(int16, 6D)");
         assert_eq!(itensor6("v").ty().to_string(), "TensorType(int32, 6D)");
-        assert_eq!(itensor6s(["a"])[0].ty().to_string(), "TensorType(int32, 6D)");
+        assert_eq!(
+            itensor6s(["a"])[0].ty().to_string(),
+            "TensorType(int32, 6D)"
+        );
         assert_eq!(ltensor6("v").ty().to_string(), "TensorType(int64, 6D)");
-        assert_eq!(ltensor6s(["a"])[0].ty().to_string(), "TensorType(int64, 6D)");
+        assert_eq!(
+            ltensor6s(["a"])[0].ty().to_string(),
+            "TensorType(int64, 6D)"
+        );
         assert_eq!(ftensor6("v").ty().to_string(), "TensorType(float32, 6D)");
-        assert_eq!(ftensor6s(["a"])[0].ty().to_string(), "TensorType(float32, 6D)");
+        assert_eq!(
+            ftensor6s(["a"])[0].ty().to_string(),
+            "TensorType(float32, 6D)"
+        );
         assert_eq!(dtensor6("v").ty().to_string(), "TensorType(float64, 6D)");
-        assert_eq!(dtensor6s(["a"])[0].ty().to_string(), "TensorType(float64, 6D)");
+        assert_eq!(
+            dtensor6s(["a"])[0].ty().to_string(),
+            "TensorType(float64, 6D)"
+        );
         assert_eq!(tensor7("v").ty().to_string(), "TensorType(float64, 7D)");
-        assert_eq!(tensor7s(["a", "b"]).map(|v| v.ty().to_string()), ["TensorType(float64, 7D)"; 2]);
+        assert_eq!(
+            tensor7s(["a", "b"]).map(|v| v.ty().to_string()),
+            ["TensorType(float64, 7D)"; 2]
+        );
         assert_eq!(btensor7("v").ty().to_string(), "TensorType(int8, 7D)");
         assert_eq!(wtensor7("v").ty().to_string(), "TensorType(int16, 7D)");
         assert_eq!(itensor7("v").ty().to_string(), "TensorType(int32, 7D)");
-        assert_eq!(itensor7s(["a"])[0].ty().to_string(), "TensorType(int32, 7D)");
+        assert_eq!(
+            itensor7s(["a"])[0].ty().to_string(),
+            "TensorType(int32, 7D)"
+        );
         assert_eq!(ltensor7("v").ty().to_string(), "TensorType(int64, 7D)");
-        assert_eq!(ltensor7s(["a"])[0].ty().to_string(), "TensorType(int64, 7D)");
+        assert_eq!(
+            ltensor7s(["a"])[0].ty().to_string(),
+            "TensorType(int64, 7D)"
+        );
         assert_eq!(ftensor7("v").ty().to_string(), "TensorType(float32, 7D)");
-        assert_eq!(ftensor7s(["a"])[0].ty().to_string(), "TensorType(float32, 7D)");
+        assert_eq!(
+            ftensor7s(["a"])[0].ty().to_string(),
+            "TensorType(float32, 7D)"
+        );
         assert_eq!(dtensor7("v").ty().to_string(), "TensorType(float64, 7D)");
-        assert_eq!(dtensor7s(["a"])[0].ty().to_string(), "TensorType(float64, 7D)");
+        assert_eq!(
+            dtensor7s(["a"])[0].ty().to_string(),
+            "TensorType(float64, 7D)"
+        );
     }
 }

@@ -208,6 +208,8 @@ unary_fns! {
     neg => Neg;
     /// |a|
     abs => Abs;
+    /// sign of a (−1, 0, 1)
+    sgn => Sgn;
     /// e^a
     exp => Exp;
     /// natural logarithm

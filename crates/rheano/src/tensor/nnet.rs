@@ -107,7 +107,10 @@ fn norm_axis(x: &Var, axis: Option<i64>, op: &str) -> Result<usize, Error> {
     let a = axis.unwrap_or(-1);
     let a = if a < 0 { a + nd } else { a };
     if a < 0 || a >= nd {
-        return Err(Error::value(op, format!("axis {axis:?} out of range for {}", x.ty())));
+        return Err(Error::value(
+            op,
+            format!("axis {axis:?} out of range for {}", x.ty()),
+        ));
     }
     Ok(a as usize)
 }
@@ -139,14 +142,26 @@ pub fn logsoftmax_axis(x: impl IntoVar, axis: Option<i64>) -> Var {
 
 /// softmax(x + b) row-wise (Theano's `SoftmaxWithBias`): x a float matrix, b a float vector.
 pub fn softmax_with_bias(x: impl IntoVar, b: impl IntoVar) -> Var {
-    apply1(Op::Nnet(NnetOp::SoftmaxWithBias), vec![x.into_var(), b.into_var()])
+    apply1(
+        Op::Nnet(NnetOp::SoftmaxWithBias),
+        vec![x.into_var(), b.into_var()],
+    )
 }
 
 /// `SoftmaxGrad(dy, sm)` = dy⊙sm − rowsum(dy⊙sm)·sm (1-D inputs are padded to rows).
 pub fn softmax_grad(dy: impl IntoVar, sm: impl IntoVar) -> Var {
     let (dy, sm) = (dy.into_var(), sm.into_var());
-    let pad = |v: Var| if v.error().is_none() && v.ndim() == 1 { v.dimshuffle(&[None, Some(0)]) } else { v };
-    apply1(Op::Nnet(NnetOp::SoftmaxGrad { axis: None }), vec![pad(dy), pad(sm)])
+    let pad = |v: Var| {
+        if v.error().is_none() && v.ndim() == 1 {
+            v.dimshuffle(&[None, Some(0)])
+        } else {
+            v
+        }
+    };
+    apply1(
+        Op::Nnet(NnetOp::SoftmaxGrad { axis: None }),
+        vec![pad(dy), pad(sm)],
+    )
 }
 
 /// Elementwise −(t·log(o) + (1 − t)·log(1 − o)) (Theano's graph). When `o = sigmoid(z)` the
@@ -187,21 +202,39 @@ pub fn categorical_crossentropy(coding_dist: impl IntoVar, true_dist: impl IntoV
 
 /// −log coding[i, t_i] for a float matrix `coding` and an int32/int64 label vector `t`.
 /// Labels outside [0, n_classes) are an error at run time.
-pub fn crossentropy_categorical_1hot(coding_dist: impl IntoVar, true_one_of_n: impl IntoVar) -> Var {
-    apply1(Op::Nnet(NnetOp::CrossentropyCategorical1Hot), vec![coding_dist.into_var(), true_one_of_n.into_var()])
+pub fn crossentropy_categorical_1hot(
+    coding_dist: impl IntoVar,
+    true_one_of_n: impl IntoVar,
+) -> Var {
+    apply1(
+        Op::Nnet(NnetOp::CrossentropyCategorical1Hot),
+        vec![coding_dist.into_var(), true_one_of_n.into_var()],
+    )
 }
 
 /// The gradient of [`crossentropy_categorical_1hot`] with respect to coding: −g_i / p[i, t_i]
 /// at [i, t_i], zeros elsewhere.
-pub fn crossentropy_categorical_1hot_grad(g: impl IntoVar, coding_dist: impl IntoVar, true_one_of_n: impl IntoVar) -> Var {
+pub fn crossentropy_categorical_1hot_grad(
+    g: impl IntoVar,
+    coding_dist: impl IntoVar,
+    true_one_of_n: impl IntoVar,
+) -> Var {
     apply1(
         Op::Nnet(NnetOp::CrossentropyCategorical1HotGrad),
-        vec![g.into_var(), coding_dist.into_var(), true_one_of_n.into_var()],
+        vec![
+            g.into_var(),
+            coding_dist.into_var(),
+            true_one_of_n.into_var(),
+        ],
     )
 }
 
 /// The fused op: (nll, softmax(x + b), argmax(x + b)) with nll_i = log Σ e^(r − m) − (r_y − m).
-pub fn crossentropy_softmax_argmax_1hot_with_bias(x: impl IntoVar, b: impl IntoVar, y_idx: impl IntoVar) -> (Var, Var, Var) {
+pub fn crossentropy_softmax_argmax_1hot_with_bias(
+    x: impl IntoVar,
+    b: impl IntoVar,
+    y_idx: impl IntoVar,
+) -> (Var, Var, Var) {
     let o = apply(
         Op::Nnet(NnetOp::CrossentropySoftmaxArgmax1HotWithBias),
         vec![x.into_var(), b.into_var(), y_idx.into_var()],
@@ -210,7 +243,11 @@ pub fn crossentropy_softmax_argmax_1hot_with_bias(x: impl IntoVar, b: impl IntoV
 }
 
 /// (nll, softmax(x + b)): the first two outputs of the fused op.
-pub fn crossentropy_softmax_1hot_with_bias(x: impl IntoVar, b: impl IntoVar, y_idx: impl IntoVar) -> (Var, Var) {
+pub fn crossentropy_softmax_1hot_with_bias(
+    x: impl IntoVar,
+    b: impl IntoVar,
+    y_idx: impl IntoVar,
+) -> (Var, Var) {
     let (nll, sm, _) = crossentropy_softmax_argmax_1hot_with_bias(x, b, y_idx);
     (nll, sm)
 }
@@ -228,7 +265,11 @@ pub fn crossentropy_softmax_1hot(x: impl IntoVar, y_idx: impl IntoVar) -> (Var, 
 }
 
 /// (nll, sm, max(sm, axis=-1), argmax(sm, axis=-1)).
-pub fn crossentropy_softmax_max_and_argmax_1hot_with_bias(x: impl IntoVar, b: impl IntoVar, y_idx: impl IntoVar) -> (Var, Var, Var, Var) {
+pub fn crossentropy_softmax_max_and_argmax_1hot_with_bias(
+    x: impl IntoVar,
+    b: impl IntoVar,
+    y_idx: impl IntoVar,
+) -> (Var, Var, Var, Var) {
     let (nll, sm) = crossentropy_softmax_1hot_with_bias(x, b, y_idx);
     let mx = max(&sm, -1, false);
     let am = argmax(&sm, -1, false);
@@ -236,14 +277,21 @@ pub fn crossentropy_softmax_max_and_argmax_1hot_with_bias(x: impl IntoVar, b: im
 }
 
 /// [`crossentropy_softmax_max_and_argmax_1hot_with_bias`] with a zero bias.
-pub fn crossentropy_softmax_max_and_argmax_1hot(x: impl IntoVar, y_idx: impl IntoVar) -> (Var, Var, Var, Var) {
+pub fn crossentropy_softmax_max_and_argmax_1hot(
+    x: impl IntoVar,
+    y_idx: impl IntoVar,
+) -> (Var, Var, Var, Var) {
     let x = x.into_var();
     let b = zero_bias(&x);
     crossentropy_softmax_max_and_argmax_1hot_with_bias(&x, b, y_idx)
 }
 
 /// dx_i = dy_i·(sm[i] − onehot(y_i)): the gradient of the fused op's nll.
-pub fn crossentropy_softmax_1hot_with_bias_dx(dy: impl IntoVar, sm: impl IntoVar, y_idx: impl IntoVar) -> Var {
+pub fn crossentropy_softmax_1hot_with_bias_dx(
+    dy: impl IntoVar,
+    sm: impl IntoVar,
+    y_idx: impl IntoVar,
+) -> Var {
     apply1(
         Op::Nnet(NnetOp::CrossentropySoftmax1HotWithBiasDx),
         vec![dy.into_var(), sm.into_var(), y_idx.into_var()],
@@ -253,18 +301,27 @@ pub fn crossentropy_softmax_1hot_with_bias_dx(dy: impl IntoVar, sm: impl IntoVar
 /// The confusion matrix of two label vectors and the sorted distinct labels:
 /// `[conf (rows = actual, columns = predicted, int64), order]`.
 pub fn confusion_matrix(actual: impl IntoVar, pred: impl IntoVar) -> (Var, Var) {
-    let o = apply(Op::Nnet(NnetOp::ConfusionMatrix), vec![actual.into_var(), pred.into_var()]);
+    let o = apply(
+        Op::Nnet(NnetOp::ConfusionMatrix),
+        vec![actual.into_var(), pred.into_var()],
+    );
     (o[0].clone(), o[1].clone())
 }
 
 /// A column of `val` (a number) prepended to a matrix.
 pub fn prepend_scalar_constant_to_each_row(mat: impl IntoVar, val: f64) -> Var {
-    apply1(Op::Nnet(NnetOp::PrependScalarConstant(val)), vec![mat.into_var()])
+    apply1(
+        Op::Nnet(NnetOp::PrependScalarConstant(val)),
+        vec![mat.into_var()],
+    )
 }
 
 /// A column of `val` (a symbolic scalar) prepended to a matrix.
 pub fn prepend_scalar_to_each_row(val: impl IntoVar, mat: impl IntoVar) -> Var {
-    apply1(Op::Nnet(NnetOp::PrependScalar), vec![val.into_var(), mat.into_var()])
+    apply1(
+        Op::Nnet(NnetOp::PrependScalar),
+        vec![val.into_var(), mat.into_var()],
+    )
 }
 
 /// A column of zeros prepended to a matrix.
@@ -297,7 +354,10 @@ pub fn h_softmax(
     if n_classes * n_outputs_per_class < n_outputs {
         return Var::invalid(Error::value(
             "h_softmax",
-            format!("n_classes·n_outputs_per_class = {} < n_outputs = {n_outputs}", n_classes * n_outputs_per_class),
+            format!(
+                "n_classes·n_outputs_per_class = {} < n_outputs = {n_outputs}",
+                n_classes * n_outputs_per_class
+            ),
         ));
     }
     let class_probs = softmax(dot(x, w1) + b1);
@@ -309,7 +369,10 @@ pub fn h_softmax(
             let out_probs = reshape(&softmax(&flat), &[batch_size, n_classes, -1]);
             let probs = mul(out_probs, class_probs.dimshuffle(&[Some(0), Some(1), None]));
             let probs = reshape(&probs, &[batch_size, -1]);
-            index(&probs, &[Idx::all(), Idx::range(None, Some(n_outputs), None)])
+            index(
+                &probs,
+                &[Idx::all(), Idx::range(None, Some(n_outputs), None)],
+            )
         }
         Some(t) => {
             let t = t.flatten();
@@ -332,4 +395,3 @@ pub fn softmax_graph(c: impl IntoVar) -> Var {
     let e = exp(&c);
     &e / sum(&e, -1, true)
 }
-
