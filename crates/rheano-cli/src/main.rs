@@ -1,19 +1,65 @@
 //! The `rheano` command.
 //!
-//! - `rheano accuracy [N]`: accuracy (ULP) and speed tables of the nnet activations.
+//! - `rheano` or `rheano train`: trains the 64-32-10 MLP on the embedded digits data.
+//! - `rheano autoencoder`: trains the seed's autoencoder and draws reconstructions.
+//! - `rheano sigmoids`: draws sigmoid, ultra_fast_sigmoid and hard_sigmoid and their errors.
+//! - `rheano accuracy [N]`: the accuracy (ULP) and speed tables of the nnet activations.
+//!
+//! Options: `--epochs N`, `--batch N`, `--lr X`, `--out DIR` (where PNGs go; default `rheano-out`).
 
 mod accuracy;
+mod data;
+mod plots;
+mod train;
 
 fn usage() -> ! {
-    eprintln!("usage: rheano [accuracy [N]]");
+    eprintln!("usage: rheano [train|autoencoder|sigmoids|accuracy [N]] [--epochs N] [--batch N] [--lr X] [--out DIR]");
     std::process::exit(2);
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("accuracy") => {
-            let n = args
+    let mut positional = Vec::new();
+    let mut settings = train::Settings {
+        epochs: 0,
+        batch: 0,
+        lr: 0.0,
+        out_dir: "rheano-out".into(),
+    };
+    let (mut epochs, mut batch, mut lr) = (None, None, None);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = || it.next().cloned().unwrap_or_else(|| usage());
+        match a.as_str() {
+            "--epochs" => epochs = Some(value().parse().unwrap_or_else(|_| usage())),
+            "--batch" => batch = Some(value().parse().unwrap_or_else(|_| usage())),
+            "--lr" => lr = Some(value().parse().unwrap_or_else(|_| usage())),
+            "--out" => settings.out_dir = value(),
+            "-h" | "--help" => usage(),
+            _ => positional.push(a.clone()),
+        }
+    }
+    if let Err(e) = std::fs::create_dir_all(&settings.out_dir) {
+        eprintln!("error: cannot create {}: {e}", settings.out_dir);
+        std::process::exit(1);
+    }
+    let command = positional.first().map(String::as_str).unwrap_or("train");
+    let result = match command {
+        "train" => {
+            settings.epochs = epochs.unwrap_or(60);
+            settings.batch = batch.unwrap_or(20);
+            settings.lr = lr.unwrap_or(0.5);
+            train::mlp(&settings).map(|_| ())
+        }
+        "autoencoder" => {
+            settings.epochs = epochs.unwrap_or(100);
+            settings.batch = batch.unwrap_or(20);
+            settings.lr = lr.unwrap_or(1.0);
+            train::autoencoder(&settings).map(|_| ())
+        }
+        "sigmoids" => train::sigmoids(&settings.out_dir),
+        "accuracy" => {
+            let n = positional
                 .get(1)
                 .map(|s| s.parse().unwrap_or_else(|_| usage()))
                 .unwrap_or(10_000_000);

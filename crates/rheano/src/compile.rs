@@ -424,6 +424,31 @@ pub(crate) fn filter_input<'a>(
     ))
 }
 
+/// A value held during a call: an argument or constant (borrowed), a shared value, or a result.
+enum Slot<'a> {
+    Borrowed(&'a Value),
+    Shared(std::sync::Arc<Value>),
+    Owned(Value),
+}
+
+impl Slot<'_> {
+    fn value(&self) -> &Value {
+        match self {
+            Slot::Borrowed(v) => v,
+            Slot::Shared(v) => v,
+            Slot::Owned(v) => v,
+        }
+    }
+
+    fn into_owned(self) -> Value {
+        match self {
+            Slot::Borrowed(v) => v.clone(),
+            Slot::Shared(v) => std::sync::Arc::try_unwrap(v).unwrap_or_else(|a| (*a).clone()),
+            Slot::Owned(v) => v,
+        }
+    }
+}
+
 impl Function {
     /// The declared inputs.
     pub fn inputs(&self) -> &[Var] {
@@ -454,23 +479,27 @@ impl Function {
             ));
         }
         let p = &self.program;
-        let mut slots: Vec<Option<Cow<Value>>> = (0..p.n_slots).map(|_| None).collect();
+        let mut slots: Vec<Option<Slot>> = (0..p.n_slots).map(|_| None).collect();
         for (k, (v, a)) in self.inputs.iter().zip(args).enumerate() {
-            slots[p.input_slots[k]] = Some(filter_input(v, k, a, self.allow_input_downcast)?);
+            slots[p.input_slots[k]] =
+                Some(match filter_input(v, k, a, self.allow_input_downcast)? {
+                    Cow::Borrowed(b) => Slot::Borrowed(b),
+                    Cow::Owned(o) => Slot::Owned(o),
+                });
         }
         for (s, v) in &p.constants {
-            slots[*s] = Some(Cow::Borrowed(v));
+            slots[*s] = Some(Slot::Borrowed(v));
         }
         for (s, cell) in &self.shared {
             let v = cell.read().expect("shared lock").clone();
-            slots[*s] = Some(Cow::Owned(v));
+            slots[*s] = Some(Slot::Shared(v));
         }
         for step in &p.steps {
             let outs = {
                 let ins: Vec<&Value> = step
                     .inputs
                     .iter()
-                    .map(|&s| slots[s].as_deref().expect("scheduled before use"))
+                    .map(|&s| slots[s].as_ref().expect("scheduled before use").value())
                     .collect();
                 let in_types: Vec<&TensorType> = step.in_types.iter().collect();
                 let types = NodeTypes {
@@ -480,7 +509,7 @@ impl Function {
                 step.op.perform(&types, &ins)?
             };
             for (s, v) in step.outputs.iter().zip(outs) {
-                slots[*s] = Some(Cow::Owned(v));
+                slots[*s] = Some(Slot::Owned(v));
             }
             for &s in &step.free_after {
                 slots[s] = None;
@@ -491,7 +520,7 @@ impl Function {
         for (k, &s) in p.output_slots.iter().enumerate() {
             let again = p.output_slots[k + 1..].contains(&s);
             let v = if again {
-                slots[s].as_deref().expect("computed").clone()
+                slots[s].as_ref().expect("computed").value().clone()
             } else {
                 slots[s].take().expect("computed").into_owned()
             };
@@ -501,7 +530,7 @@ impl Function {
         for (cell, k, ty) in &self.updates {
             let v = results[*k].clone();
             debug_assert_eq!(v.dtype(), ty.dtype);
-            *cell.write().expect("shared lock") = v;
+            *cell.write().expect("shared lock") = std::sync::Arc::new(v);
         }
         results.truncate(n_out);
         Ok(results)

@@ -32,7 +32,8 @@ pub(crate) struct VarNode {
 }
 
 /// A shared variable's storage: a value that lives across calls of compiled functions.
-pub(crate) type SharedCell = Arc<RwLock<Value>>;
+/// The value is behind an `Arc` so that a call reads it without copying.
+pub(crate) type SharedCell = Arc<RwLock<Arc<Value>>>;
 
 pub(crate) enum VarKind {
     /// A free input of the graph, given a value when a function is called.

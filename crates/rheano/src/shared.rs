@@ -43,7 +43,7 @@ fn shared_typed(v: Value, ty: TensorType, name: Option<&str>) -> Var {
     Var::new(
         ty,
         name.map(str::to_string),
-        VarKind::Shared(Arc::new(RwLock::new(v))),
+        VarKind::Shared(Arc::new(RwLock::new(Arc::new(v)))),
     )
 }
 
@@ -82,7 +82,7 @@ impl Var {
                 format!("{} is not a shared variable", self.str_repr()),
             )
         })?;
-        Ok(cell.read().expect("shared lock").clone())
+        Ok(cell.read().expect("shared lock").as_ref().clone())
     }
 
     /// Replaces a shared variable's value by a copy of `value` (`set_value`). The ndim must
@@ -106,7 +106,7 @@ impl Var {
                 ),
             ));
         }
-        *cell.write().expect("shared lock") = v.cast(self.dtype());
+        *cell.write().expect("shared lock") = Arc::new(v.cast(self.dtype()));
         Ok(())
     }
 }
