@@ -59,8 +59,8 @@ pub fn digits_pairs(
     for (k, (o, r)) in originals.iter().zip(recons).enumerate() {
         let top = 36 + k as i32 * (8 * cell + cell);
         for (img, left) in [(o, 10), (r, 10 + 8 * cell + 2 * cell)] {
-            for p in 0..64 {
-                let v = (255.0 * (1.0 - img[p].clamp(0.0, 1.0))) as u8;
+            for (p, &px) in img.iter().enumerate().take(64) {
+                let v = (255.0 * (1.0 - px.clamp(0.0, 1.0))) as u8;
                 let (x, y) = (left + (p as i32 % 8) * cell, top + (p as i32 / 8) * cell);
                 root.draw(&Rectangle::new(
                     [(x, y), (x + cell, y + cell)],

@@ -126,11 +126,9 @@ pub fn grad_with(cost: Option<&Var>, wrt: &[&Var], opts: &GradOptions) -> Result
     let wrt_ids: HashSet<u64> = wrt.iter().map(|v| v.id()).collect();
     let mut depends: HashSet<u64> = HashSet::new();
     for v in &order {
-        if wrt_ids.contains(&v.id()) {
-            depends.insert(v.id());
-        } else if !constants.contains(&v.id())
-            && v.owner_inputs().iter().any(|i| depends.contains(&i.id()))
-        {
+        let through = !constants.contains(&v.id())
+            && v.owner_inputs().iter().any(|i| depends.contains(&i.id()));
+        if wrt_ids.contains(&v.id()) || through {
             depends.insert(v.id());
         }
     }

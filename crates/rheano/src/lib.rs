@@ -20,6 +20,9 @@
 //! assert_eq!(r[0].to_f64_vec(), vec![0.5, 0.5]);
 //! ```
 
+// `Var` is a key in maps: its hash and equality use only its immutable id, not the name lock.
+#![allow(clippy::mutable_key_type)]
+
 #[macro_use]
 mod macros;
 

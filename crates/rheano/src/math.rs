@@ -32,9 +32,7 @@ pub trait Real: Float + Element {
 
     /// max(x, 0), NaN passes through.
     fn relu(x: Self) -> Self {
-        if x > Self::zero() {
-            x
-        } else if x.is_nan() {
+        if x > Self::zero() || x.is_nan() {
             x
         } else {
             Self::zero()

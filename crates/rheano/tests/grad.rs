@@ -352,10 +352,7 @@ fn second_derivatives_of_elementwise_ops() {
         |x: &Var| T::nnet::softsign(x),
     ] {
         vg(
-            |x| {
-                let g = rheano::grad(&f(&x[0]).sum(), &[&x[0]]).unwrap().remove(0);
-                g
-            },
+            |x| rheano::grad(&f(&x[0]).sum(), &[&x[0]]).unwrap().remove(0),
             &[array![0.3, -1.2, 2.5, -0.7].into()],
         );
     }

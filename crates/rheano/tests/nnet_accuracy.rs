@@ -246,7 +246,7 @@ fn check_softmax(dtype: DType) {
         let n = row.len();
         let arg =
             Value::from(ndarray::Array2::from_shape_vec((1, n), row.clone()).unwrap()).cast(dtype);
-        let r = sm.call(&[arg.clone()]).unwrap();
+        let r = sm.call(std::slice::from_ref(&arg)).unwrap();
         let (gs, gl) = (r[0].to_f64_vec(), r[1].to_f64_vec());
         let rmax = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
         let ulp = |a: f64, b: f64| {

@@ -47,7 +47,8 @@ fn elementwise_arithmetic_and_math() {
             );
         }
     }
-    let math: Vec<(Var, fn(f64) -> f64)> = vec![
+    type MathCase = (Var, fn(f64) -> f64);
+    let math: Vec<MathCase> = vec![
         (T::exp(&x), f64::exp),
         (T::log(T::abs(&x)), |v| v.abs().ln()),
         (T::log1p(T::abs(&x)), |v| v.abs().ln_1p()),
@@ -219,7 +220,7 @@ fn dot_every_rank_pair() {
     );
     assert_eq!(r.to_f64_vec(), vec![5.0, 11.0, 17.0]);
     let r = run(
-        &T::dot(&v, &mm.t()),
+        &T::dot(&v, mm.t()),
         &[(&mm, m.clone().into()), (&v, a1.clone().into())],
     );
     assert_eq!(r.to_f64_vec(), vec![5.0, 11.0, 17.0]);

@@ -11,7 +11,8 @@ fn ty(v: &Var) -> String {
 #[test]
 fn every_constructor_has_its_type() {
     use DType::*;
-    let kinds: Vec<(fn(T::Name) -> Var, &str)> = vec![
+    type Make = fn(T::Name) -> Var;
+    let kinds: Vec<(Make, &str)> = vec![
         (|n| T::scalar(n), "TensorType(float64, scalar)"),
         (|n| T::vector(n), "TensorType(float64, vector)"),
         (|n| T::row(n), "TensorType(float64, row)"),

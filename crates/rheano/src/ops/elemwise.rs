@@ -176,7 +176,7 @@ fn compare<T: Element>(op: ScalarOp, inputs: &[&Value], shape: &[usize]) -> Resu
     };
     let r = Zip::from(&broadcast(&a, shape)?)
         .and(&broadcast(&b, shape)?)
-        .map_collect(|a, b| f(a, b));
+        .map_collect(f);
     Ok(Value::Bool(r))
 }
 

@@ -329,7 +329,7 @@ impl NnetOp {
                     for (i, mut row) in out.rows_mut().into_iter().enumerate() {
                         let d = if dyv.len() == 1 { dyv[0] } else { dyv[i] };
                         row.mapv_inplace(|v| v * d);
-                        row[labels[i]] = row[labels[i]] - d;
+                        row[labels[i]] -= d;
                     }
                     F::wrap(out.into_dyn())
                 })]

@@ -136,7 +136,7 @@ impl Reshape {
             .product();
         let mut out: Vec<usize> = req.iter().map(|&d| d.max(0) as usize).collect();
         if let Some(&i) = neg.first() {
-            if known == 0 || size % known != 0 {
+            if known == 0 || !size.is_multiple_of(known) {
                 return Err(Error::value(
                     &op,
                     format!(

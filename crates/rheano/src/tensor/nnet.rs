@@ -381,7 +381,7 @@ pub fn h_softmax(
             let w2c = index(w2, &[Idx::array(&cls)]);
             let b2c = index(b2, &[Idx::array(&cls)]);
             let act = sum(&(x.dimshuffle(&[Some(0), Some(1), None]) * w2c), 1, false) + b2c;
-            let rows = arange_to(&super::shape(&t).at(0));
+            let rows = arange_to(super::shape(&t).at(0));
             let p_out = index(&softmax(&act), &[Idx::array(&rows), Idx::array(&within)]);
             let p_cls = index(&class_probs, &[Idx::array(&rows), Idx::array(&cls)]);
             p_cls * p_out
