@@ -150,7 +150,8 @@ impl Var {
         )
     }
 
-    pub(crate) fn invalid(err: Error) -> Var {
+    /// An invalid variable that carries `err` (what a failed operation returns).
+    pub fn invalid(err: Error) -> Var {
         Var::new(
             TensorType::scalar(crate::DType::Float64),
             None,
