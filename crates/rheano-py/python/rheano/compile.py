@@ -8,6 +8,12 @@ from . import _rheano
 from .configparser import config
 from .tensor.basic import SUPPORTED, TensorVariable, as_tensor_variable
 
+def _contig(a):
+    """`a` in C order (unlike np.ascontiguousarray, keeps 0-d arrays 0-d)."""
+    a = np.asarray(a)
+    return a if a.flags.c_contiguous else np.array(a, order="C")
+
+
 MissingInputError = _rheano.MissingInputError
 UnusedInputError = _rheano.UnusedInputError
 
@@ -27,7 +33,7 @@ class SharedVariable(TensorVariable):
                 conv = value.astype(self.dtype)
                 if np.array_equal(conv, value, equal_nan=value.dtype.kind == "f"):
                     value = conv
-        _rheano.set_value(self._v, np.ascontiguousarray(value))
+        _rheano.set_value(self._v, _contig(value))
 
     @property
     def container(self):
@@ -49,7 +55,7 @@ def shared(value, name=None, strict=False, allow_downcast=None, borrow=False, br
     if arr.dtype.name not in SUPPORTED:
         raise TypeError("shared: dtype %s is not supported (rheano has %s)" % (arr.dtype, ", ".join(SUPPORTED)))
     bc = None if broadcastable is None else [bool(b) for b in broadcastable]
-    return SharedVariable(_rheano.shared(np.ascontiguousarray(arr), name, bc))
+    return SharedVariable(_rheano.shared(_contig(arr), name, bc))
 
 
 class In:
@@ -117,7 +123,7 @@ def _filter(value, var, allow_downcast):
     if isinstance(value, np.ndarray):
         if value.dtype.name not in SUPPORTED:
             raise TypeError("%s cannot store a value of dtype %s" % (var.type, value.dtype))
-        return np.ascontiguousarray(value)
+        return _contig(value)
     if isinstance(value, float) and dtype == config.floatX:
         return np.asarray(value, dtype=dtype)
     if isinstance(value, TensorVariable):
@@ -126,12 +132,12 @@ def _filter(value, var, allow_downcast):
     if data.dtype == object:
         raise TypeError("cannot convert %r to an array of %s" % (value, dtype))
     if allow_downcast or data.dtype.name == dtype:
-        return np.ascontiguousarray(data.astype(dtype))
+        return _contig(data.astype(dtype))
     conv = data.astype(dtype)
     with np.errstate(invalid="ignore"):
         same = np.array_equal(conv, data, equal_nan=data.dtype.kind == "f" and np.dtype(dtype).kind == "f")
     if same:
-        return np.ascontiguousarray(conv)
+        return _contig(conv)
     raise TypeError("%s cannot store accurately value %r, it would be represented as %r. If you do not mind this precision loss, you can: 1) explicitly convert your data to a numpy array of dtype %s, or 2) set allow_input_downcast=True when calling function." % (var.type, value, conv, dtype))
 
 

@@ -6,6 +6,12 @@ import numpy as np
 from .. import _rheano
 from ..configparser import config
 
+def _contig(a):
+    """`a` in C order (unlike np.ascontiguousarray, keeps 0-d arrays 0-d)."""
+    a = np.asarray(a)
+    return a if a.flags.c_contiguous else np.array(a, order="C")
+
+
 SUPPORTED = ("bool", "int8", "int16", "int32", "int64", "uint8", "float32", "float64")
 
 
@@ -35,7 +41,7 @@ def _literal_dtype(x):
         if config.floatX == "float32":
             return "float32"
         with np.errstate(over="ignore"):
-            return "float32" if np.float32(x) == x else "float64"
+            return "float32" if float(np.float32(x)) == x else "float64"
     return None
 
 
@@ -66,7 +72,7 @@ def as_tensor_variable(x, name=None, ndim=None):
                 arr = arr.astype("int64")
             else:
                 raise AsTensorError("Cannot convert %r: dtype %s is not supported" % (x, arr.dtype))
-        out = _wrap(_rheano.constant(np.ascontiguousarray(arr), name))
+        out = _wrap(_rheano.constant(_contig(arr), name))
     if ndim is not None and out.ndim != ndim:
         raise ValueError("TensorType could not be cast to have %d dimensions" % ndim)
     return out
@@ -76,7 +82,7 @@ def constant(x, name=None, ndim=None, dtype=None):
     """A constant tensor (TensorConstant) of x, optionally with a given dtype."""
     if dtype is not None:
         arr = np.asarray(x, dtype=dtype)
-        out = _wrap(_rheano.constant(np.ascontiguousarray(arr), name))
+        out = _wrap(_rheano.constant(_contig(arr), name))
     else:
         out = as_tensor_variable(x, name=name)
         if name is not None:
