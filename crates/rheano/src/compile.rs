@@ -29,6 +29,12 @@ pub struct FunctionOptions {
     /// Accept input values whose dtype cannot be converted without loss.
     pub allow_input_downcast: bool,
     pub mode: Mode,
+    /// Opt-in rewrites by name (`local_ultra_fast_sigmoid`, `local_hard_sigmoid`).
+    pub including: Vec<String>,
+    /// Rewrites or phases to skip, by name.
+    pub excluding: Vec<String>,
+    /// Record which rewrites fired (see [`Function::explain`]).
+    pub explain: bool,
 }
 
 /// A compiled function. Call it with one value per declared input.
@@ -39,6 +45,7 @@ pub struct Function {
     shared: Vec<(usize, SharedCell)>,
     updates: Vec<(SharedCell, usize, TensorType)>,
     allow_input_downcast: bool,
+    explain: String,
 }
 
 struct Step {
@@ -179,7 +186,13 @@ pub fn function_with(inputs: &[&Var], outputs: &[&Var], opts: FunctionOptions) -
     roots.extend(opts.updates.iter().map(|(_, u)| u.clone()));
     let givens: HashMap<Var, Var> = opts.givens.iter().cloned().collect();
     let roots = substitute(&roots, &givens);
-    let roots = rewrite::optimize(roots, &opts.mode)?;
+    let cfg = rewrite::RewriteConfig {
+        mode: opts.mode.clone(),
+        including: opts.including.clone(),
+        excluding: opts.excluding.clone(),
+    };
+    let mut log = rewrite::Log { enabled: opts.explain, ..Default::default() };
+    let roots = rewrite::optimize_with(roots, &cfg, &mut log);
 
     // Walk the graph, stopping at declared inputs.
     let declared: HashMap<u64, usize> = inputs
@@ -347,6 +360,7 @@ pub fn function_with(inputs: &[&Var], outputs: &[&Var], opts: FunctionOptions) -
         shared,
         updates,
         allow_input_downcast: opts.allow_input_downcast,
+        explain: log.report(),
     })
 }
 
@@ -534,6 +548,12 @@ impl Function {
         }
         results.truncate(n_out);
         Ok(results)
+    }
+
+    /// The rewrites that fired while compiling, each with the pprint of the subgraph before and
+    /// after (recorded when `FunctionOptions::explain` is set).
+    pub fn explain(&self) -> &str {
+        &self.explain
     }
 
     /// Theano's `debugprint` of the compiled graph, each node with its toposort index.

@@ -34,30 +34,101 @@ pub struct Rewrite {
     pub apply: fn(&Var) -> Option<Var>,
 }
 
-/// A named phase of rewrites.
+/// A named phase of rewrites: local rewrites run to a fixed point, or a global pass.
 pub struct Phase {
     pub name: &'static str,
     pub rewrites: Vec<Rewrite>,
+    pub global: Option<fn(&[Var], &mut Log) -> Vec<Var>>,
 }
 
-/// The phases a mode runs, in order.
-pub fn phases(mode: &Mode) -> Vec<Phase> {
-    match mode {
-        Mode::None => vec![],
-        Mode::FastCompile | Mode::FastRun => vec![Phase {
-            name: "stabilize",
-            rewrites: stabilize_rewrites(),
-        }],
+/// Which rewrites run: the mode's phases, plus opt-in rewrites by name, minus excluded ones.
+#[derive(Clone, Debug, Default)]
+pub struct RewriteConfig {
+    pub mode: Mode,
+    /// Opt-in rewrites to add (`local_ultra_fast_sigmoid`, `local_hard_sigmoid`).
+    pub including: Vec<String>,
+    /// Rewrites or phases to skip, by name.
+    pub excluding: Vec<String>,
+}
+
+/// What fired: (rewrite name, pprint before, pprint after).
+#[derive(Clone, Debug, Default)]
+pub struct Log {
+    pub entries: Vec<(String, String, String)>,
+    pub enabled: bool,
+}
+
+impl Log {
+    fn record(&mut self, name: &str, before: &Var, after: &Var) {
+        if self.enabled {
+            self.entries.push((name.to_string(), crate::pprint(before), crate::pprint(after)));
+        }
     }
+
+    /// The explain report: one paragraph per rewrite that fired.
+    pub fn report(&self) -> String {
+        let mut s = String::new();
+        for (name, before, after) in &self.entries {
+            s.push_str(&format!("{name}:\n  before: {before}\n  after:  {after}\n"));
+        }
+        s
+    }
+}
+
+/// The phases a configuration runs, in Theano's order: merge → canonicalize (constant folding)
+/// → stabilize → specialize (opt-in approximations) → fusion.
+pub fn phases(cfg: &RewriteConfig) -> Vec<Phase> {
+    let fast_run = cfg.mode == Mode::FastRun;
+    let mut out = match cfg.mode {
+        Mode::None => vec![],
+        Mode::FastCompile | Mode::FastRun => vec![
+            Phase { name: "merge", rewrites: vec![], global: Some(merge) },
+            Phase {
+                name: "canonicalize",
+                rewrites: vec![Rewrite { name: "constant_folding", apply: constant_folding }],
+                global: None,
+            },
+            Phase { name: "stabilize", rewrites: stabilize_rewrites(), global: None },
+        ],
+    };
+    let mut specialize = Vec::new();
+    for name in &cfg.including {
+        match name.as_str() {
+            "local_ultra_fast_sigmoid" => specialize.push(Rewrite { name: "local_ultra_fast_sigmoid", apply: local_ultra_fast_sigmoid }),
+            "local_hard_sigmoid" => specialize.push(Rewrite { name: "local_hard_sigmoid", apply: local_hard_sigmoid }),
+            _ => {}
+        }
+    }
+    if !specialize.is_empty() && cfg.mode != Mode::None {
+        out.push(Phase { name: "specialize", rewrites: specialize, global: None });
+    }
+    if fast_run {
+        out.push(Phase { name: "merge2", rewrites: vec![], global: Some(merge) });
+        out.push(Phase { name: "elemwise_fusion", rewrites: vec![], global: Some(fuse) });
+    }
+    for p in &mut out {
+        p.rewrites.retain(|r| !cfg.excluding.iter().any(|e| e == r.name));
+    }
+    out.retain(|p| !cfg.excluding.iter().any(|e| e == p.name));
+    out
 }
 
 /// Runs the phases of `mode` over the graph of `outputs`.
 pub fn optimize(outputs: Vec<Var>, mode: &Mode) -> Result<Vec<Var>> {
+    let cfg = RewriteConfig { mode: mode.clone(), ..Default::default() };
+    Ok(optimize_with(outputs, &cfg, &mut Log::default()))
+}
+
+/// Runs the configured phases, recording what fired in `log` when it is enabled.
+pub fn optimize_with(outputs: Vec<Var>, cfg: &RewriteConfig, log: &mut Log) -> Vec<Var> {
     let mut outputs = outputs;
-    for phase in phases(mode) {
-        outputs = run_phase(&outputs, &phase.rewrites);
+    for phase in phases(cfg) {
+        outputs = match phase.global {
+            Some(g) => g(&outputs, log),
+            None => run_phase_logged(&outputs, &phase.rewrites, log),
+        };
     }
-    Ok(outputs)
+    outputs
 }
 
 /// The stabilize phase alone: used by `grad` so that gradients are taken of the stable graph
@@ -68,9 +139,13 @@ pub fn stabilize(outputs: &[Var]) -> Vec<Var> {
 
 /// Applies `rewrites` bottom-up over the graph until a sweep changes nothing (at most 10 sweeps).
 pub fn run_phase(outputs: &[Var], rewrites: &[Rewrite]) -> Vec<Var> {
+    run_phase_logged(outputs, rewrites, &mut Log::default())
+}
+
+fn run_phase_logged(outputs: &[Var], rewrites: &[Rewrite], log: &mut Log) -> Vec<Var> {
     let mut outputs = outputs.to_vec();
     for _ in 0..10 {
-        let (new, changed) = sweep(&outputs, rewrites);
+        let (new, changed) = sweep(&outputs, rewrites, log);
         outputs = new;
         if !changed {
             break;
@@ -79,7 +154,7 @@ pub fn run_phase(outputs: &[Var], rewrites: &[Rewrite]) -> Vec<Var> {
     outputs
 }
 
-fn sweep(outputs: &[Var], rewrites: &[Rewrite]) -> (Vec<Var>, bool) {
+fn sweep(outputs: &[Var], rewrites: &[Rewrite], log: &mut Log) -> (Vec<Var>, bool) {
     let refs: Vec<&Var> = outputs.iter().collect();
     let order = Var::toposort(&refs);
     let mut map: HashMap<u64, Var> = HashMap::new();
@@ -115,6 +190,7 @@ fn sweep(outputs: &[Var], rewrites: &[Rewrite]) -> (Vec<Var>, bool) {
             for r in rewrites {
                 if let Some(new) = (r.apply)(&cur) {
                     if let Some(new) = same_type(&cur, new) {
+                        log.record(r.name, &cur, &new);
                         cur = new;
                         fired = true;
                         changed = true;
@@ -290,4 +366,203 @@ fn crossentropy_with_softmax(v: &Var) -> Option<Var> {
         }
         _ => None,
     }
+}
+
+/// Rebuilds the graph bottom-up, calling `f` on each rebuilt variable (a global pass helper).
+fn rebuild(outputs: &[Var], mut f: impl FnMut(&Var, Var) -> Var) -> Vec<Var> {
+    let refs: Vec<&Var> = outputs.iter().collect();
+    let order = Var::toposort(&refs);
+    let mut map: HashMap<u64, Var> = HashMap::new();
+    let mut rebuilt: HashMap<u64, Vec<Var>> = HashMap::new();
+    for v in order {
+        let cur = match v.owner() {
+            None => v.clone(),
+            Some((node, index)) => {
+                let new_inputs: Vec<Var> = node.inputs.iter().map(|i| map.get(&i.id()).cloned().unwrap_or_else(|| i.clone())).collect();
+                if new_inputs.iter().zip(&node.inputs).all(|(a, b)| a == b) {
+                    v.clone()
+                } else {
+                    let outs = rebuilt.entry(node.id()).or_insert_with(|| apply(node.op.clone(), new_inputs));
+                    let n = outs[index].clone();
+                    if let Some(name) = v.name() {
+                        n.set_name(Some(&name));
+                    }
+                    n
+                }
+            }
+        };
+        let new = f(&v, cur);
+        if new != v {
+            map.insert(v.id(), new);
+        }
+    }
+    outputs.iter().map(|o| map.get(&o.id()).cloned().unwrap_or_else(|| o.clone())).collect()
+}
+
+/// Common-subexpression merge: equal constants and equal (op, inputs) nodes become one.
+fn merge(outputs: &[Var], log: &mut Log) -> Vec<Var> {
+    let mut seen: HashMap<String, Var> = HashMap::new();
+    rebuild(outputs, |_, v| {
+        let key = if let Some(c) = v.constant_value() {
+            if c.len() > 64 {
+                return v;
+            }
+            format!("const {:?} {:?} {:?}", v.ty(), c.shape(), c.to_f64_vec().iter().map(|x| x.to_bits()).collect::<Vec<_>>())
+        } else if let Some((node, index)) = v.owner() {
+            let ids: Vec<u64> = node.inputs.iter().map(|i| i.id()).collect();
+            format!("{:?} {:?} {index}", node.op, ids)
+        } else {
+            return v;
+        };
+        match seen.get(&key) {
+            Some(existing) if existing.ty() == v.ty() => {
+                if v.owner().is_some() {
+                    log.record("merge", &v, existing);
+                }
+                existing.clone()
+            }
+            _ => {
+                seen.insert(key, v.clone());
+                v
+            }
+        }
+    })
+}
+
+/// Evaluates nodes whose inputs are all constants (small results only).
+fn constant_folding(v: &Var) -> Option<Var> {
+    let (node, _) = v.owner()?;
+    if node.n_outputs() != 1 || node.inputs.is_empty() || !node.inputs.iter().all(|i| i.is_constant()) {
+        return None;
+    }
+    let vals: Vec<&crate::Value> = node.inputs.iter().map(|i| i.constant_value().expect("constant")).collect();
+    if vals.iter().map(|x| x.len()).sum::<usize>() > 4096 {
+        return None;
+    }
+    let in_types: Vec<&crate::TensorType> = node.inputs.iter().map(|i| i.ty()).collect();
+    let types = crate::ops::NodeTypes { inputs: &in_types, outputs: &node.out_types };
+    let out = node.op.perform(&types, &vals).ok()?.pop()?;
+    if out.len() > 4096 {
+        return None;
+    }
+    let c = Var::constant(out, None);
+    // A constant's broadcastable pattern comes from its shape; keep the node's type.
+    if c.ty() != v.ty() {
+        return None;
+    }
+    Some(c)
+}
+
+/// Opt-in: sigmoid(x) → ultra_fast_sigmoid(x) (after stabilize, so log(sigmoid) is already safe).
+fn local_ultra_fast_sigmoid(v: &Var) -> Option<Var> {
+    let x = &is(v, ScalarOp::Sigmoid)?[0];
+    Some(T::nnet::ultra_fast_sigmoid(x))
+}
+
+/// Opt-in: sigmoid(x) → hard_sigmoid(x).
+fn local_hard_sigmoid(v: &Var) -> Option<Var> {
+    let x = &is(v, ScalarOp::Sigmoid)?[0];
+    Some(T::nnet::hard_sigmoid(x))
+}
+
+/// Whether a variable is an elementwise result that can join a fused program.
+fn fusable(v: &Var) -> bool {
+    if !v.dtype().is_float() {
+        return false;
+    }
+    match v.op() {
+        Some(Op::Elemwise(e)) => crate::runtime::elemwise::block_fn::<f64>(e.scalar).is_some(),
+        Some(Op::Composite(_)) => true,
+        _ => false,
+    }
+}
+
+/// Elementwise fusion: maximal chains of elementwise ops (each intermediate read only once)
+/// become one `Composite` node run in a single pass over the data.
+fn fuse(outputs: &[Var], log: &mut Log) -> Vec<Var> {
+    use crate::ops::composite::{Composite, Instr};
+    let refs: Vec<&Var> = outputs.iter().collect();
+    let mut clients: HashMap<u64, usize> = HashMap::new();
+    for v in Var::toposort(&refs) {
+        for i in v.owner_inputs() {
+            *clients.entry(i.id()).or_default() += 1;
+        }
+    }
+    for o in outputs {
+        *clients.entry(o.id()).or_default() += 1;
+    }
+    // Clients are counted on the original graph; map rebuilt variables back to originals.
+    let mut origin: HashMap<u64, u64> = HashMap::new();
+    enum Reg {
+        Ext(usize),
+        Tmp(usize),
+    }
+    rebuild(outputs, |orig, cur| {
+        origin.insert(cur.id(), orig.id());
+        if !fusable(&cur) {
+            return cur;
+        }
+        let dtype = cur.dtype();
+        let single = |v: &Var, origin: &HashMap<u64, u64>| {
+            let id = origin.get(&v.id()).copied().unwrap_or(v.id());
+            clients.get(&id).copied().unwrap_or(0) == 1
+        };
+        let mut ext: Vec<Var> = Vec::new();
+        let mut prog: Vec<(ScalarOp, Vec<Reg>)> = Vec::new();
+        fn add(v: &Var, root: bool, dtype: crate::DType, ext: &mut Vec<Var>, prog: &mut Vec<(ScalarOp, Vec<Reg>)>, ok: &dyn Fn(&Var) -> bool) -> Reg {
+            let absorb = root || (fusable(v) && v.dtype() == dtype && ok(v));
+            if absorb {
+                match v.op() {
+                    Some(Op::Elemwise(e)) => {
+                        let args: Vec<Reg> = v.owner_inputs().iter().map(|i| add(i, false, dtype, ext, prog, ok)).collect();
+                        prog.push((e.scalar, args));
+                        return Reg::Tmp(prog.len() - 1);
+                    }
+                    Some(Op::Composite(c)) => {
+                        let ins: Vec<Reg> = v.owner_inputs().iter().map(|i| add(i, false, dtype, ext, prog, ok)).collect();
+                        let base = prog.len();
+                        for instr in &c.program {
+                            let args = instr
+                                .args
+                                .iter()
+                                .map(|&a| if a < c.n_inputs { match &ins[a] { Reg::Ext(k) => Reg::Ext(*k), Reg::Tmp(t) => Reg::Tmp(*t) } } else { Reg::Tmp(base + a - c.n_inputs) })
+                                .collect();
+                            prog.push((instr.op, args));
+                        }
+                        return Reg::Tmp(prog.len() - 1);
+                    }
+                    _ => {}
+                }
+            }
+            let k = match ext.iter().position(|e| e == v) {
+                Some(k) => k,
+                None => {
+                    ext.push(v.clone());
+                    ext.len() - 1
+                }
+            };
+            Reg::Ext(k)
+        }
+        let ok = |v: &Var| single(v, &origin);
+        add(&cur, true, dtype, &mut ext, &mut prog, &ok);
+        if prog.len() < 2 {
+            return cur;
+        }
+        let n_in = ext.len();
+        let program = prog
+            .into_iter()
+            .map(|(op, args)| Instr { op, args: args.into_iter().map(|r| match r { Reg::Ext(k) => k, Reg::Tmp(t) => n_in + t }).collect() })
+            .collect();
+        let comp = Composite { n_inputs: n_in, program, dtype };
+        let fused = crate::graph::apply1(Op::Composite(comp), ext);
+        if fused.error().is_some() || fused.ty() != cur.ty() {
+            return cur;
+        }
+        if let Some(n) = cur.name() {
+            fused.set_name(Some(&n));
+        }
+        log.record("elemwise_fusion", &cur, &fused);
+        origin.insert(fused.id(), orig.id());
+        fused
+    })
 }

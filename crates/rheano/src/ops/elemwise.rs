@@ -62,45 +62,8 @@ impl Elemwise {
         Ok(TensorType::new(out, bcast))
     }
 
-    /// The output shape, checking Theano's rule: only statically broadcastable dims broadcast.
-    fn out_shape(&self, types: &[&TensorType], inputs: &[&Value]) -> Result<Vec<usize>> {
-        let ndim = types.first().map(|t| t.ndim()).unwrap_or(0);
-        let mut shape = vec![1usize; ndim];
-        for (d, size) in shape.iter_mut().enumerate() {
-            let mut first: Option<(usize, usize)> = None;
-            for (i, (t, v)) in types.iter().zip(inputs).enumerate() {
-                let n = v.shape()[d];
-                if t.broadcastable[d] {
-                    if n != 1 {
-                        return Err(Error::value(
-                            self.to_string(),
-                            format!("input[{i}].shape[{d}] = {n} on a broadcastable dimension (must be 1)"),
-                        ));
-                    }
-                    continue;
-                }
-                match first {
-                    None => {
-                        first = Some((i, n));
-                        *size = n;
-                    }
-                    Some((j, m)) if m != n => {
-                        return Err(Error::value(
-                            self.to_string(),
-                            format!(
-                                "Input dimension mis-match. (input[{j}].shape[{d}] = {m}, input[{i}].shape[{d}] = {n})"
-                            ),
-                        ))
-                    }
-                    Some(_) => {}
-                }
-            }
-        }
-        Ok(shape)
-    }
-
     pub fn perform(&self, types: &NodeTypes, inputs: &[&Value]) -> Result<Value> {
-        let shape = self.out_shape(types.inputs, inputs)?;
+        let shape = out_shape(&self.to_string(), types.inputs, inputs)?;
         let out_dt = types.outputs[0].dtype;
         let op = self.scalar;
         match op {
@@ -139,6 +102,44 @@ impl Elemwise {
         }
     }
 }
+
+/// The output shape, checking Theano's rule: only statically broadcastable dims broadcast.
+pub(crate) fn out_shape(name: &str, types: &[&TensorType], inputs: &[&Value]) -> Result<Vec<usize>> {
+    let ndim = types.first().map(|t| t.ndim()).unwrap_or(0);
+    let mut shape = vec![1usize; ndim];
+    for (d, size) in shape.iter_mut().enumerate() {
+        let mut first: Option<(usize, usize)> = None;
+        for (i, (t, v)) in types.iter().zip(inputs).enumerate() {
+            let n = v.shape()[d];
+            if t.broadcastable[d] {
+                if n != 1 {
+                    return Err(Error::value(
+                        name.to_string(),
+                        format!("input[{i}].shape[{d}] = {n} on a broadcastable dimension (must be 1)"),
+                    ));
+                }
+                continue;
+            }
+            match first {
+                None => {
+                    first = Some((i, n));
+                    *size = n;
+                }
+                Some((j, m)) if m != n => {
+                    return Err(Error::value(
+                        name.to_string(),
+                        format!(
+                            "Input dimension mis-match. (input[{j}].shape[{d}] = {m}, input[{i}].shape[{d}] = {n})"
+                        ),
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    Ok(shape)
+}
+
 
 impl fmt::Display for Elemwise {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -172,6 +172,10 @@ impl Op {
                 r
             }
             Op::Nnet(n) => n.grad(x, outputs, g_out),
+            Op::Composite(_) => x
+                .iter()
+                .map(|_| Undefined("fused Composite nodes exist only in compiled graphs; differentiate the graph before compiling".into()))
+                .collect(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! inference with clear errors, the reference `perform`, how it prints, and (in `grad`) its
 //! gradient.
 
+pub mod composite;
 pub mod dot;
 pub mod elemwise;
 mod grads;
@@ -48,6 +49,8 @@ pub enum Op {
     /// `join(axis, *tensors)`; the axis is also the first input, a constant, for printing.
     Join(usize),
     Nnet(NnetOp),
+    /// A fused elementwise program (built by the fusion rewrite, after differentiation).
+    Composite(composite::Composite),
 }
 
 /// The static types of a node, given to `perform` for broadcasting checks.
@@ -95,6 +98,7 @@ impl Op {
             Op::Alloc(b) => shape::infer_alloc(b, inputs).map(|t| vec![t]),
             Op::Join(axis) => shape::infer_join(*axis, inputs).map(|t| vec![t]),
             Op::Nnet(n) => n.infer(inputs),
+            Op::Composite(c) => c.infer(inputs).map(|t| vec![t]),
         }
     }
 
@@ -118,6 +122,7 @@ impl Op {
             Op::Alloc(_) => one(shape::perform_alloc(inputs, &types.outputs[0])),
             Op::Join(axis) => one(shape::perform_join(*axis, inputs, &types.outputs[0])),
             Op::Nnet(n) => n.perform(types, inputs),
+            Op::Composite(c) => one(c.perform(types, inputs)),
         }
     }
 }
@@ -151,6 +156,7 @@ impl fmt::Display for Op {
             Op::Alloc(_) => f.write_str("Alloc"),
             Op::Join(_) => f.write_str("Join"),
             Op::Nnet(n) => write!(f, "{n}"),
+            Op::Composite(c) => write!(f, "{c}"),
         }
     }
 }

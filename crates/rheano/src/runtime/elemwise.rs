@@ -53,6 +53,20 @@ impl<F: Real> Operand<'_, F> {
     }
 }
 
+impl<F: Real> Operand<'_, F> {
+    /// Writes the operand's values for output elements `start..start + len` into `buf`.
+    #[inline]
+    fn fill_block(&self, start: usize, len: usize, buf: &mut [F]) {
+        match self {
+            Operand::Full(s) => buf[..len].copy_from_slice(&s[start..start + len]),
+            Operand::Scalar(v) => buf[..len].fill(*v),
+            Operand::Periodic(_) => {
+                let _ = self.block(start, len, buf);
+            }
+        }
+    }
+}
+
 /// Views `v` (converted to `F`) as an operand of an output of shape `shape`.
 pub fn operand<'a, F: Real>(v: &'a Value, shape: &[usize]) -> Operand<'a, F> {
     let a: Cow<'a, ArrayD<F>> = v.to_array::<F>();
@@ -200,6 +214,38 @@ pub fn run_blocks<F: Real>(n: usize, operands: &[Operand<F>], kernel: BlockFn<F>
         out.par_chunks_mut(chunk_len)
             .enumerate()
             .for_each(|c| chunk(c, chunk_len));
+    } else {
+        chunk((0, &mut out[..]), n.max(1));
+    }
+    out
+}
+
+/// Runs a fused program (registers `0..operands.len()` are the inputs, then one per instruction)
+/// over blocks of the output; intermediates live in block buffers that stay in L1.
+pub fn run_program<F: Real>(n: usize, operands: &[Operand<F>], program: &[crate::ops::composite::Instr], kernels: &[BlockFn<F>]) -> Vec<F> {
+    let n_in = operands.len();
+    let mut out = vec![F::zero(); n];
+    let chunk = |(ci, out_chunk): (usize, &mut [F]), chunk_len: usize| {
+        let mut regs: Vec<Vec<F>> = (0..n_in + program.len()).map(|_| vec![F::zero(); BLOCK]).collect();
+        let base = ci * chunk_len;
+        for (bi, ob) in out_chunk.chunks_mut(BLOCK).enumerate() {
+            let start = base + bi * BLOCK;
+            let len = ob.len();
+            for (o, reg) in operands.iter().zip(regs.iter_mut()) {
+                o.fill_block(start, len, reg);
+            }
+            for (j, (ins, kernel)) in program.iter().zip(kernels).enumerate() {
+                let r = n_in + j;
+                let (lo, hi) = regs.split_at_mut(r);
+                let args: Vec<&[F]> = ins.args.iter().map(|&a| &lo[a][..len]).collect();
+                kernel(&mut hi[0][..len], &args);
+            }
+            ob.copy_from_slice(&regs[n_in + program.len() - 1][..len]);
+        }
+    };
+    if n >= PARALLEL_MIN && rayon::current_num_threads() > 1 {
+        let chunk_len = ((n / (4 * rayon::current_num_threads())).max(PARALLEL_MIN / 4) / BLOCK * BLOCK).max(BLOCK);
+        out.par_chunks_mut(chunk_len).enumerate().for_each(|c| chunk(c, chunk_len));
     } else {
         chunk((0, &mut out[..]), n.max(1));
     }

@@ -1,0 +1,83 @@
+//! Fused elementwise programs (`Elemwise{Composite{...}}`): a chain of scalar ops run in one pass
+//! over the data, block by block, with intermediates kept in L1-sized block buffers.
+
+use super::scalar::ScalarOp;
+use super::NodeTypes;
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::math::Real;
+use crate::runtime::elemwise::{block_fn, operand, run_program, Operand};
+use crate::types::TensorType;
+use crate::value::Value;
+use ndarray::{ArrayD, IxDyn};
+use std::fmt;
+
+/// One instruction: a scalar op over registers (inputs are registers `0..n_inputs`; each
+/// instruction's result is the next register).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Instr {
+    pub op: ScalarOp,
+    pub args: Vec<usize>,
+}
+
+/// A fused elementwise program with a float output of dtype `dtype`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Composite {
+    pub n_inputs: usize,
+    pub program: Vec<Instr>,
+    pub dtype: DType,
+}
+
+impl Composite {
+    pub fn infer(&self, inputs: &[&TensorType]) -> Result<TensorType> {
+        let ndim = inputs.first().map(|t| t.ndim()).unwrap_or(0);
+        if inputs.len() != self.n_inputs || inputs.iter().any(|t| t.ndim() != ndim) {
+            return Err(Error::ty(self.to_string(), "inputs must match the program and share their rank"));
+        }
+        let bcast = (0..ndim).map(|d| inputs.iter().all(|t| t.broadcastable[d])).collect::<Vec<_>>();
+        Ok(TensorType::new(self.dtype, bcast))
+    }
+
+    pub fn perform(&self, types: &NodeTypes, inputs: &[&Value]) -> Result<Value> {
+        let shape = super::elemwise::out_shape(&self.to_string(), types.inputs, inputs)?;
+        match self.dtype {
+            DType::Float64 => self.run::<f64>(inputs, &shape),
+            _ => self.run::<f32>(inputs, &shape),
+        }
+    }
+
+    fn run<F: Real>(&self, inputs: &[&Value], shape: &[usize]) -> Result<Value> {
+        let kernels = self
+            .program
+            .iter()
+            .map(|i| block_fn::<F>(i.op).ok_or_else(|| Error::ty(self.to_string(), format!("{} cannot be fused", i.op.symbol()))))
+            .collect::<Result<Vec<_>>>()?;
+        let n = shape.iter().product();
+        let operands: Vec<Operand<F>> = inputs.iter().map(|v| operand::<F>(v, shape)).collect();
+        let out = run_program(n, &operands, &self.program, &kernels);
+        Ok(F::wrap(ArrayD::from_shape_vec(IxDyn(shape), out).expect("shape")))
+    }
+
+    /// Theano's scalar expression of the program: `(i0 * (i1 + Abs(i1)))`.
+    pub fn expr(&self) -> String {
+        let mut regs: Vec<String> = (0..self.n_inputs).map(|i| format!("i{i}")).collect();
+        for ins in &self.program {
+            let args: Vec<&str> = ins.args.iter().map(|&a| regs[a].as_str()).collect();
+            let s = match (ins.op, args.len()) {
+                (ScalarOp::Neg, 1) => format!("(-{})", args[0]),
+                (op, _) if op.operator().is_some() => {
+                    format!("({})", args.join(&format!(" {} ", op.operator().expect("operator"))))
+                }
+                (op, _) => format!("{}({})", op.scalar_name(), args.join(", ")),
+            };
+            regs.push(s);
+        }
+        regs.pop().unwrap_or_default()
+    }
+}
+
+impl fmt::Display for Composite {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Elemwise{{Composite{{{}}}}}", self.expr())
+    }
+}
