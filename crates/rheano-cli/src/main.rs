@@ -4,16 +4,18 @@
 //! - `rheano autoencoder`: trains the seed's autoencoder and draws reconstructions.
 //! - `rheano sigmoids`: draws sigmoid, ultra_fast_sigmoid and hard_sigmoid and their errors.
 //! - `rheano accuracy [N]`: the accuracy (ULP) and speed tables of the nnet activations.
+//! - `rheano compile-time`: W6, graph to callable function for the autoencoder training step.
 //!
 //! Options: `--epochs N`, `--batch N`, `--lr X`, `--out DIR` (where PNGs go; default `rheano-out`).
 
 mod accuracy;
+mod compile_time;
 mod data;
 mod plots;
 mod train;
 
 fn usage() -> ! {
-    eprintln!("usage: rheano [train|autoencoder|sigmoids|accuracy [N]] [--epochs N] [--batch N] [--lr X] [--out DIR]");
+    eprintln!("usage: rheano [train|autoencoder|sigmoids|compile-time|accuracy [N]] [--epochs N] [--batch N] [--lr X] [--out DIR]");
     std::process::exit(2);
 }
 
@@ -58,6 +60,7 @@ fn main() {
             train::autoencoder(&settings).map(|_| ())
         }
         "sigmoids" => train::sigmoids(&settings.out_dir),
+        "compile-time" => compile_time::run(),
         "accuracy" => {
             let n = positional
                 .get(1)

@@ -9,15 +9,42 @@ use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 use rheano::grad::{InputGrad, VerifyGradOptions};
 use rheano::ops::ScalarOp;
-use rheano::{DType, Error, Value, Var};
 use rheano::tensor::{self as TT, Bound as IdxBound, Idx};
-use rheano::{DisconnectedInputs, FunctionOptions, GradOptions, Mode, OnUnusedInput, ReturnDisconnected};
+use rheano::{DType, Error, Value, Var};
+use rheano::{
+    DisconnectedInputs, FunctionOptions, GradOptions, Mode, OnUnusedInput, ReturnDisconnected,
+};
 
-create_exception!(_rheano, MissingInputError, PyException, "A graph input was not given to function.");
-create_exception!(_rheano, UnusedInputError, PyException, "An input of function is not used by its outputs.");
-create_exception!(_rheano, DisconnectedInputError, PyValueError, "grad was asked for a variable the cost does not depend on.");
-create_exception!(_rheano, NullTypeGradError, PyTypeError, "A gradient is not defined.");
-create_exception!(_rheano, MethodNotDefined, PyException, "An op has no gradient for an input.");
+create_exception!(
+    _rheano,
+    MissingInputError,
+    PyException,
+    "A graph input was not given to function."
+);
+create_exception!(
+    _rheano,
+    UnusedInputError,
+    PyException,
+    "An input of function is not used by its outputs."
+);
+create_exception!(
+    _rheano,
+    DisconnectedInputError,
+    PyValueError,
+    "grad was asked for a variable the cost does not depend on."
+);
+create_exception!(
+    _rheano,
+    NullTypeGradError,
+    PyTypeError,
+    "A gradient is not defined."
+);
+create_exception!(
+    _rheano,
+    MethodNotDefined,
+    PyException,
+    "An op has no gradient for an input."
+);
 
 /// Maps rheano's errors to the exception types Theano raises.
 fn err(e: rheano::Error) -> PyErr {
@@ -100,7 +127,11 @@ impl PyVar {
     }
     /// The owner's inputs.
     fn owner_inputs(&self) -> Vec<PyVar> {
-        self.v.owner_inputs().iter().map(|v| PyVar { v: v.clone() }).collect()
+        self.v
+            .owner_inputs()
+            .iter()
+            .map(|v| PyVar { v: v.clone() })
+            .collect()
     }
     /// The value of a constant.
     fn constant_value(&self, py: Python<'_>) -> Option<Py<PyAny>> {
@@ -137,7 +168,10 @@ fn to_value(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
             a.dtype()
         )));
     }
-    Err(PyTypeError::new_err(format!("expected a numpy array, got {}", obj.get_type().name()?)))
+    Err(PyTypeError::new_err(format!(
+        "expected a numpy array, got {}",
+        obj.get_type().name()?
+    )))
 }
 
 fn to_py(py: Python<'_>, v: Value) -> Py<PyAny> {
@@ -160,7 +194,9 @@ fn vars(v: &[PyVar]) -> Vec<Var> {
 #[pyfunction]
 #[pyo3(signature = (dtype, broadcastable, name=None))]
 fn tensor(dtype: &str, broadcastable: Vec<bool>, name: Option<String>) -> PyResult<PyVar> {
-    Ok(PyVar { v: TT::tensor(dtype_of(dtype)?, &broadcastable, name.as_deref()) })
+    Ok(PyVar {
+        v: TT::tensor(dtype_of(dtype)?, &broadcastable, name.as_deref()),
+    })
 }
 
 #[pyfunction]
@@ -219,7 +255,11 @@ fn scalar_op(name: &str) -> PyResult<ScalarOp> {
         "elu" => Elu,
         "selu" => Selu,
         "sigmoid_binary_crossentropy" => SigmoidBinaryCrossentropy,
-        other => return Err(PyValueError::new_err(format!("unknown elementwise op {other:?}"))),
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "unknown elementwise op {other:?}"
+            )))
+        }
     })
 }
 
@@ -253,7 +293,11 @@ fn reduce(kind: &str, x: PyVar, axis: Option<Vec<i64>>, keepdims: bool) -> PyRes
         "min" => TT::min(v, axes, keepdims),
         "argmax" => TT::argmax(v, axes, keepdims),
         "argmin" => TT::argmin(v, axes, keepdims),
-        other => return Err(PyValueError::new_err(format!("unknown reduction {other:?}"))),
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "unknown reduction {other:?}"
+            )))
+        }
     })
 }
 
@@ -304,8 +348,15 @@ fn index(x: PyVar, entries: Vec<Bound<'_, PyTuple>>) -> PyResult<PyVar> {
     for e in entries {
         let kind: String = e.get_item(0)?.extract()?;
         idx.push(match kind.as_str() {
-            "at" => Idx::At(bound(&e.get_item(1)?)?.ok_or_else(|| PyIndexError::new_err("None is not an index"))?),
-            "slice" => Idx::Slice(bound(&e.get_item(1)?)?, bound(&e.get_item(2)?)?, bound(&e.get_item(3)?)?),
+            "at" => Idx::At(
+                bound(&e.get_item(1)?)?
+                    .ok_or_else(|| PyIndexError::new_err("None is not an index"))?,
+            ),
+            "slice" => Idx::Slice(
+                bound(&e.get_item(1)?)?,
+                bound(&e.get_item(2)?)?,
+                bound(&e.get_item(3)?)?,
+            ),
             "array" => Idx::Array(e.get_item(1)?.extract::<PyVar>()?.v),
             other => return Err(PyValueError::new_err(format!("unknown index kind {other}"))),
         });
@@ -355,7 +406,9 @@ fn nnet(name: &str, args: Vec<PyVar>, ints: Vec<i64>) -> PyResult<Vec<PyVar>> {
         "binary_crossentropy" => one(N::binary_crossentropy(&a[0], &a[1])),
         "categorical_crossentropy" => one(N::categorical_crossentropy(&a[0], &a[1])),
         "crossentropy_categorical_1hot" => one(N::crossentropy_categorical_1hot(&a[0], &a[1])),
-        "crossentropy_categorical_1hot_grad" => one(N::crossentropy_categorical_1hot_grad(&a[0], &a[1], &a[2])),
+        "crossentropy_categorical_1hot_grad" => {
+            one(N::crossentropy_categorical_1hot_grad(&a[0], &a[1], &a[2]))
+        }
         "crossentropy_softmax_argmax_1hot_with_bias" => {
             let (n, s, m) = N::crossentropy_softmax_argmax_1hot_with_bias(&a[0], &a[1], &a[2]);
             vec![n, s, m]
@@ -369,14 +422,17 @@ fn nnet(name: &str, args: Vec<PyVar>, ints: Vec<i64>) -> PyResult<Vec<PyVar>> {
             vec![n, s]
         }
         "crossentropy_softmax_max_and_argmax_1hot_with_bias" => {
-            let (n, s, m, i) = N::crossentropy_softmax_max_and_argmax_1hot_with_bias(&a[0], &a[1], &a[2]);
+            let (n, s, m, i) =
+                N::crossentropy_softmax_max_and_argmax_1hot_with_bias(&a[0], &a[1], &a[2]);
             vec![n, s, m, i]
         }
         "crossentropy_softmax_max_and_argmax_1hot" => {
             let (n, s, m, i) = N::crossentropy_softmax_max_and_argmax_1hot(&a[0], &a[1]);
             vec![n, s, m, i]
         }
-        "crossentropy_softmax_1hot_with_bias_dx" => one(N::crossentropy_softmax_1hot_with_bias_dx(&a[0], &a[1], &a[2])),
+        "crossentropy_softmax_1hot_with_bias_dx" => one(N::crossentropy_softmax_1hot_with_bias_dx(
+            &a[0], &a[1], &a[2],
+        )),
         "confusion_matrix" => {
             let (c, o) = N::confusion_matrix(&a[0], &a[1]);
             vec![c, o]
@@ -384,21 +440,33 @@ fn nnet(name: &str, args: Vec<PyVar>, ints: Vec<i64>) -> PyResult<Vec<PyVar>> {
         "prepend_scalar_to_each_row" => one(N::prepend_scalar_to_each_row(&a[0], &a[1])),
         "h_softmax" => {
             let target = a.get(5);
-            one(N::h_softmax(&a[0], ints[0], ints[1], ints[2], ints[3], &a[1], &a[2], &a[3], &a[4], target))
+            one(N::h_softmax(
+                &a[0], ints[0], ints[1], ints[2], ints[3], &a[1], &a[2], &a[3], &a[4], target,
+            ))
         }
-        other => return Err(PyValueError::new_err(format!("unknown nnet function {other:?}"))),
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "unknown nnet function {other:?}"
+            )))
+        }
     };
     out.into_iter().map(checked).collect()
 }
 
 #[pyfunction]
 fn prepend_scalar_constant_to_each_row(mat: PyVar, val: f64) -> PyResult<PyVar> {
-    checked(rheano::tensor::nnet::prepend_scalar_constant_to_each_row(&mat.v, val))
+    checked(rheano::tensor::nnet::prepend_scalar_constant_to_each_row(
+        &mat.v, val,
+    ))
 }
 
 #[pyfunction]
 #[pyo3(signature = (value, name=None, broadcastable=None))]
-fn shared(value: &Bound<'_, PyAny>, name: Option<String>, broadcastable: Option<Vec<bool>>) -> PyResult<PyVar> {
+fn shared(
+    value: &Bound<'_, PyAny>,
+    name: Option<String>,
+    broadcastable: Option<Vec<bool>>,
+) -> PyResult<PyVar> {
     let v = to_value(value)?;
     let n = name.clone().unwrap_or_default();
     let var = match broadcastable {
@@ -442,7 +510,11 @@ impl PyFunction {
     }
 
     fn output_vars(&self) -> Vec<PyVar> {
-        self.f.outputs().iter().map(|v| PyVar { v: v.clone() }).collect()
+        self.f
+            .outputs()
+            .iter()
+            .map(|v| PyVar { v: v.clone() })
+            .collect()
     }
 }
 
@@ -464,21 +536,31 @@ fn compile(
             "raise" => OnUnusedInput::Raise,
             "warn" => OnUnusedInput::Warn,
             "ignore" => OnUnusedInput::Ignore,
-            o => return Err(PyValueError::new_err(format!("on_unused_input must be 'raise', 'warn' or 'ignore', got {o:?}"))),
+            o => {
+                return Err(PyValueError::new_err(format!(
+                    "on_unused_input must be 'raise', 'warn' or 'ignore', got {o:?}"
+                )))
+            }
         },
         allow_input_downcast,
         mode: match mode {
             "FAST_RUN" => Mode::FastRun,
             "FAST_COMPILE" => Mode::FastCompile,
             "NONE" => Mode::None,
-            o => return Err(PyValueError::new_err(format!("mode must be 'FAST_RUN', 'FAST_COMPILE' or None-like, got {o:?}"))),
+            o => {
+                return Err(PyValueError::new_err(format!(
+                    "mode must be 'FAST_RUN', 'FAST_COMPILE' or None-like, got {o:?}"
+                )))
+            }
         },
     };
     let i = vars(&inputs);
     let o = vars(&outputs);
     let ir: Vec<&Var> = i.iter().collect();
     let or: Vec<&Var> = o.iter().collect();
-    Ok(PyFunction { f: rheano::function_with(&ir, &or, opts).map_err(err)? })
+    Ok(PyFunction {
+        f: rheano::function_with(&ir, &or, opts).map_err(err)?,
+    })
 }
 
 #[pyfunction]
@@ -498,7 +580,11 @@ fn grad(
             "raise" => DisconnectedInputs::Raise,
             "warn" => DisconnectedInputs::Warn,
             "ignore" => DisconnectedInputs::Ignore,
-            o => return Err(PyValueError::new_err(format!("disconnected_inputs must be 'raise', 'warn' or 'ignore', got {o:?}"))),
+            o => {
+                return Err(PyValueError::new_err(format!(
+                    "disconnected_inputs must be 'raise', 'warn' or 'ignore', got {o:?}"
+                )))
+            }
         },
         return_disconnected: match return_disconnected {
             "zero" => ReturnDisconnected::Zero,
@@ -514,22 +600,43 @@ fn grad(
 /// verify_grad with `fun` taking and returning `Var`s (the Python layer wraps them).
 #[pyfunction]
 #[pyo3(signature = (fun, pt, n_tests, eps, abs_tol, rel_tol, seed))]
-fn verify_grad(py: Python<'_>, fun: Py<PyAny>, pt: Vec<Bound<'_, PyAny>>, n_tests: usize, eps: f64, abs_tol: Option<f64>, rel_tol: Option<f64>, seed: u64) -> PyResult<()> {
+fn verify_grad(
+    py: Python<'_>,
+    fun: Py<PyAny>,
+    pt: Vec<Bound<'_, PyAny>>,
+    n_tests: usize,
+    eps: f64,
+    abs_tol: Option<f64>,
+    rel_tol: Option<f64>,
+    seed: u64,
+) -> PyResult<()> {
     let values = pt.iter().map(to_value).collect::<PyResult<Vec<_>>>()?;
     let mut py_err: Option<PyErr> = None;
     let err_cell = std::cell::RefCell::new(&mut py_err);
     let f = |inputs: &[Var]| -> Var {
         let args: Vec<PyVar> = inputs.iter().map(|v| PyVar { v: v.clone() }).collect();
-        match fun.call1(py, (args,)).and_then(|r| r.extract::<PyVar>(py).map_err(PyErr::from)) {
+        match fun
+            .call1(py, (args,))
+            .and_then(|r| r.extract::<PyVar>(py).map_err(PyErr::from))
+        {
             Ok(v) => v.v,
             Err(e) => {
                 let msg = e.to_string();
                 **err_cell.borrow_mut() = Some(e);
-                Var::invalid(Error::Value { op: "verify_grad".into(), msg })
+                Var::invalid(Error::Value {
+                    op: "verify_grad".into(),
+                    msg,
+                })
             }
         }
     };
-    let opts = VerifyGradOptions { n_tests, eps, abs_tol, rel_tol, seed };
+    let opts = VerifyGradOptions {
+        n_tests,
+        eps,
+        abs_tol,
+        rel_tol,
+        seed,
+    };
     let r = rheano::grad::verify_grad(f, &values, &opts);
     if let Some(e) = py_err {
         return Err(e);
@@ -547,7 +654,13 @@ fn pprint(v: PyVar) -> String {
 
 #[pyfunction]
 #[pyo3(signature = (outputs, print_type=false, ids="CHAR", stop_on_name=false, depth=None))]
-fn debugprint(outputs: Vec<PyVar>, print_type: bool, ids: &str, stop_on_name: bool, depth: Option<usize>) -> PyResult<String> {
+fn debugprint(
+    outputs: Vec<PyVar>,
+    print_type: bool,
+    ids: &str,
+    stop_on_name: bool,
+    depth: Option<usize>,
+) -> PyResult<String> {
     use rheano::printing::IdStyle;
     let opts = rheano::DebugPrintOptions {
         print_type,
@@ -557,7 +670,11 @@ fn debugprint(outputs: Vec<PyVar>, print_type: bool, ids: &str, stop_on_name: bo
             "CHAR" => IdStyle::Char,
             "int" => IdStyle::Int,
             "" => IdStyle::None,
-            o => return Err(PyValueError::new_err(format!("ids must be 'CHAR', 'int' or '', got {o:?}"))),
+            o => {
+                return Err(PyValueError::new_err(format!(
+                    "ids must be 'CHAR', 'int' or '', got {o:?}"
+                )))
+            }
         },
     };
     let v = vars(&outputs);
@@ -592,9 +709,16 @@ fn grad_is_defined(v: PyVar) -> bool {
     match v.v.owner() {
         None => true,
         Some((apply, _)) => {
-            let outs: Vec<Option<Var>> = (0..apply.n_outputs()).map(|_| Some(v.v.clone())).collect();
-            let g: Vec<Option<Var>> = (0..apply.n_outputs()).map(|_| Some(TT::ones_like(&v.v))).collect();
-            !apply.op.grad(&apply.inputs, &outs, &g).iter().any(|x| matches!(x, InputGrad::Undefined(_)))
+            let outs: Vec<Option<Var>> =
+                (0..apply.n_outputs()).map(|_| Some(v.v.clone())).collect();
+            let g: Vec<Option<Var>> = (0..apply.n_outputs())
+                .map(|_| Some(TT::ones_like(&v.v)))
+                .collect();
+            !apply
+                .op
+                .grad(&apply.inputs, &outs, &g)
+                .iter()
+                .any(|x| matches!(x, InputGrad::Undefined(_)))
         }
     }
 }
@@ -607,7 +731,10 @@ fn _rheano(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyFunction>()?;
     m.add("MissingInputError", py.get_type::<MissingInputError>())?;
     m.add("UnusedInputError", py.get_type::<UnusedInputError>())?;
-    m.add("DisconnectedInputError", py.get_type::<DisconnectedInputError>())?;
+    m.add(
+        "DisconnectedInputError",
+        py.get_type::<DisconnectedInputError>(),
+    )?;
     m.add("NullTypeGradError", py.get_type::<NullTypeGradError>())?;
     m.add("MethodNotDefined", py.get_type::<MethodNotDefined>())?;
     m.add_function(wrap_pyfunction!(tensor, m)?)?;

@@ -191,7 +191,10 @@ pub fn function_with(inputs: &[&Var], outputs: &[&Var], opts: FunctionOptions) -
         including: opts.including.clone(),
         excluding: opts.excluding.clone(),
     };
-    let mut log = rewrite::Log { enabled: opts.explain, ..Default::default() };
+    let mut log = rewrite::Log {
+        enabled: opts.explain,
+        ..Default::default()
+    };
     let roots = rewrite::optimize_with(roots, &cfg, &mut log);
 
     // Walk the graph, stopping at declared inputs.

@@ -34,11 +34,14 @@ pub struct Rewrite {
     pub apply: fn(&Var) -> Option<Var>,
 }
 
+/// A pass over the whole graph (merge, fusion).
+pub type GlobalPass = fn(&[Var], &mut Log) -> Vec<Var>;
+
 /// A named phase of rewrites: local rewrites run to a fixed point, or a global pass.
 pub struct Phase {
     pub name: &'static str,
     pub rewrites: Vec<Rewrite>,
-    pub global: Option<fn(&[Var], &mut Log) -> Vec<Var>>,
+    pub global: Option<GlobalPass>,
 }
 
 /// Which rewrites run: the mode's phases, plus opt-in rewrites by name, minus excluded ones.
@@ -61,7 +64,11 @@ pub struct Log {
 impl Log {
     fn record(&mut self, name: &str, before: &Var, after: &Var) {
         if self.enabled {
-            self.entries.push((name.to_string(), crate::pprint(before), crate::pprint(after)));
+            self.entries.push((
+                name.to_string(),
+                crate::pprint(before),
+                crate::pprint(after),
+            ));
         }
     }
 
@@ -82,32 +89,62 @@ pub fn phases(cfg: &RewriteConfig) -> Vec<Phase> {
     let mut out = match cfg.mode {
         Mode::None => vec![],
         Mode::FastCompile | Mode::FastRun => vec![
-            Phase { name: "merge", rewrites: vec![], global: Some(merge) },
+            Phase {
+                name: "merge",
+                rewrites: vec![],
+                global: Some(merge),
+            },
             Phase {
                 name: "canonicalize",
-                rewrites: vec![Rewrite { name: "constant_folding", apply: constant_folding }],
+                rewrites: vec![Rewrite {
+                    name: "constant_folding",
+                    apply: constant_folding,
+                }],
                 global: None,
             },
-            Phase { name: "stabilize", rewrites: stabilize_rewrites(), global: None },
+            Phase {
+                name: "stabilize",
+                rewrites: stabilize_rewrites(),
+                global: None,
+            },
         ],
     };
     let mut specialize = Vec::new();
     for name in &cfg.including {
         match name.as_str() {
-            "local_ultra_fast_sigmoid" => specialize.push(Rewrite { name: "local_ultra_fast_sigmoid", apply: local_ultra_fast_sigmoid }),
-            "local_hard_sigmoid" => specialize.push(Rewrite { name: "local_hard_sigmoid", apply: local_hard_sigmoid }),
+            "local_ultra_fast_sigmoid" => specialize.push(Rewrite {
+                name: "local_ultra_fast_sigmoid",
+                apply: local_ultra_fast_sigmoid,
+            }),
+            "local_hard_sigmoid" => specialize.push(Rewrite {
+                name: "local_hard_sigmoid",
+                apply: local_hard_sigmoid,
+            }),
             _ => {}
         }
     }
     if !specialize.is_empty() && cfg.mode != Mode::None {
-        out.push(Phase { name: "specialize", rewrites: specialize, global: None });
+        out.push(Phase {
+            name: "specialize",
+            rewrites: specialize,
+            global: None,
+        });
     }
     if fast_run {
-        out.push(Phase { name: "merge2", rewrites: vec![], global: Some(merge) });
-        out.push(Phase { name: "elemwise_fusion", rewrites: vec![], global: Some(fuse) });
+        out.push(Phase {
+            name: "merge2",
+            rewrites: vec![],
+            global: Some(merge),
+        });
+        out.push(Phase {
+            name: "elemwise_fusion",
+            rewrites: vec![],
+            global: Some(fuse),
+        });
     }
     for p in &mut out {
-        p.rewrites.retain(|r| !cfg.excluding.iter().any(|e| e == r.name));
+        p.rewrites
+            .retain(|r| !cfg.excluding.iter().any(|e| e == r.name));
     }
     out.retain(|p| !cfg.excluding.iter().any(|e| e == p.name));
     out
@@ -115,7 +152,10 @@ pub fn phases(cfg: &RewriteConfig) -> Vec<Phase> {
 
 /// Runs the phases of `mode` over the graph of `outputs`.
 pub fn optimize(outputs: Vec<Var>, mode: &Mode) -> Result<Vec<Var>> {
-    let cfg = RewriteConfig { mode: mode.clone(), ..Default::default() };
+    let cfg = RewriteConfig {
+        mode: mode.clone(),
+        ..Default::default()
+    };
     Ok(optimize_with(outputs, &cfg, &mut Log::default()))
 }
 
@@ -378,11 +418,17 @@ fn rebuild(outputs: &[Var], mut f: impl FnMut(&Var, Var) -> Var) -> Vec<Var> {
         let cur = match v.owner() {
             None => v.clone(),
             Some((node, index)) => {
-                let new_inputs: Vec<Var> = node.inputs.iter().map(|i| map.get(&i.id()).cloned().unwrap_or_else(|| i.clone())).collect();
+                let new_inputs: Vec<Var> = node
+                    .inputs
+                    .iter()
+                    .map(|i| map.get(&i.id()).cloned().unwrap_or_else(|| i.clone()))
+                    .collect();
                 if new_inputs.iter().zip(&node.inputs).all(|(a, b)| a == b) {
                     v.clone()
                 } else {
-                    let outs = rebuilt.entry(node.id()).or_insert_with(|| apply(node.op.clone(), new_inputs));
+                    let outs = rebuilt
+                        .entry(node.id())
+                        .or_insert_with(|| apply(node.op.clone(), new_inputs));
                     let n = outs[index].clone();
                     if let Some(name) = v.name() {
                         n.set_name(Some(&name));
@@ -396,7 +442,10 @@ fn rebuild(outputs: &[Var], mut f: impl FnMut(&Var, Var) -> Var) -> Vec<Var> {
             map.insert(v.id(), new);
         }
     }
-    outputs.iter().map(|o| map.get(&o.id()).cloned().unwrap_or_else(|| o.clone())).collect()
+    outputs
+        .iter()
+        .map(|o| map.get(&o.id()).cloned().unwrap_or_else(|| o.clone()))
+        .collect()
 }
 
 /// Common-subexpression merge: equal constants and equal (op, inputs) nodes become one.
@@ -407,7 +456,15 @@ fn merge(outputs: &[Var], log: &mut Log) -> Vec<Var> {
             if c.len() > 64 {
                 return v;
             }
-            format!("const {:?} {:?} {:?}", v.ty(), c.shape(), c.to_f64_vec().iter().map(|x| x.to_bits()).collect::<Vec<_>>())
+            format!(
+                "const {:?} {:?} {:?}",
+                v.ty(),
+                c.shape(),
+                c.to_f64_vec()
+                    .iter()
+                    .map(|x| x.to_bits())
+                    .collect::<Vec<_>>()
+            )
         } else if let Some((node, index)) = v.owner() {
             let ids: Vec<u64> = node.inputs.iter().map(|i| i.id()).collect();
             format!("{:?} {:?} {index}", node.op, ids)
@@ -432,15 +489,25 @@ fn merge(outputs: &[Var], log: &mut Log) -> Vec<Var> {
 /// Evaluates nodes whose inputs are all constants (small results only).
 fn constant_folding(v: &Var) -> Option<Var> {
     let (node, _) = v.owner()?;
-    if node.n_outputs() != 1 || node.inputs.is_empty() || !node.inputs.iter().all(|i| i.is_constant()) {
+    if node.n_outputs() != 1
+        || node.inputs.is_empty()
+        || !node.inputs.iter().all(|i| i.is_constant())
+    {
         return None;
     }
-    let vals: Vec<&crate::Value> = node.inputs.iter().map(|i| i.constant_value().expect("constant")).collect();
+    let vals: Vec<&crate::Value> = node
+        .inputs
+        .iter()
+        .map(|i| i.constant_value().expect("constant"))
+        .collect();
     if vals.iter().map(|x| x.len()).sum::<usize>() > 4096 {
         return None;
     }
     let in_types: Vec<&crate::TensorType> = node.inputs.iter().map(|i| i.ty()).collect();
-    let types = crate::ops::NodeTypes { inputs: &in_types, outputs: &node.out_types };
+    let types = crate::ops::NodeTypes {
+        inputs: &in_types,
+        outputs: &node.out_types,
+    };
     let out = node.op.perform(&types, &vals).ok()?.pop()?;
     if out.len() > 4096 {
         return None;
@@ -509,23 +576,47 @@ fn fuse(outputs: &[Var], log: &mut Log) -> Vec<Var> {
         };
         let mut ext: Vec<Var> = Vec::new();
         let mut prog: Vec<(ScalarOp, Vec<Reg>)> = Vec::new();
-        fn add(v: &Var, root: bool, dtype: crate::DType, ext: &mut Vec<Var>, prog: &mut Vec<(ScalarOp, Vec<Reg>)>, ok: &dyn Fn(&Var) -> bool) -> Reg {
+        fn add(
+            v: &Var,
+            root: bool,
+            dtype: crate::DType,
+            ext: &mut Vec<Var>,
+            prog: &mut Vec<(ScalarOp, Vec<Reg>)>,
+            ok: &dyn Fn(&Var) -> bool,
+        ) -> Reg {
             let absorb = root || (fusable(v) && v.dtype() == dtype && ok(v));
             if absorb {
                 match v.op() {
                     Some(Op::Elemwise(e)) => {
-                        let args: Vec<Reg> = v.owner_inputs().iter().map(|i| add(i, false, dtype, ext, prog, ok)).collect();
+                        let args: Vec<Reg> = v
+                            .owner_inputs()
+                            .iter()
+                            .map(|i| add(i, false, dtype, ext, prog, ok))
+                            .collect();
                         prog.push((e.scalar, args));
                         return Reg::Tmp(prog.len() - 1);
                     }
                     Some(Op::Composite(c)) => {
-                        let ins: Vec<Reg> = v.owner_inputs().iter().map(|i| add(i, false, dtype, ext, prog, ok)).collect();
+                        let ins: Vec<Reg> = v
+                            .owner_inputs()
+                            .iter()
+                            .map(|i| add(i, false, dtype, ext, prog, ok))
+                            .collect();
                         let base = prog.len();
                         for instr in &c.program {
                             let args = instr
                                 .args
                                 .iter()
-                                .map(|&a| if a < c.n_inputs { match &ins[a] { Reg::Ext(k) => Reg::Ext(*k), Reg::Tmp(t) => Reg::Tmp(*t) } } else { Reg::Tmp(base + a - c.n_inputs) })
+                                .map(|&a| {
+                                    if a < c.n_inputs {
+                                        match &ins[a] {
+                                            Reg::Ext(k) => Reg::Ext(*k),
+                                            Reg::Tmp(t) => Reg::Tmp(*t),
+                                        }
+                                    } else {
+                                        Reg::Tmp(base + a - c.n_inputs)
+                                    }
+                                })
                                 .collect();
                             prog.push((instr.op, args));
                         }
@@ -551,9 +642,22 @@ fn fuse(outputs: &[Var], log: &mut Log) -> Vec<Var> {
         let n_in = ext.len();
         let program = prog
             .into_iter()
-            .map(|(op, args)| Instr { op, args: args.into_iter().map(|r| match r { Reg::Ext(k) => k, Reg::Tmp(t) => n_in + t }).collect() })
+            .map(|(op, args)| Instr {
+                op,
+                args: args
+                    .into_iter()
+                    .map(|r| match r {
+                        Reg::Ext(k) => k,
+                        Reg::Tmp(t) => n_in + t,
+                    })
+                    .collect(),
+            })
             .collect();
-        let comp = Composite { n_inputs: n_in, program, dtype };
+        let comp = Composite {
+            n_inputs: n_in,
+            program,
+            dtype,
+        };
         let fused = crate::graph::apply1(Op::Composite(comp), ext);
         if fused.error().is_some() || fused.ty() != cur.ty() {
             return cur;

@@ -54,8 +54,8 @@ fn build(r: &mut Rng, pool: &[Var], depth: usize) -> Var {
         0 => &a + &build(r, pool, depth - 1),
         1 => &a - &build(r, pool, depth - 1),
         2 => &a * &build(r, pool, depth - 1),
-        3 => &a / (T::abs(&build(r, pool, depth - 1)) + 1.0),
-        4 => T::maximum(&a, &build(r, pool, depth - 1)),
+        3 => &a / (T::abs(build(r, pool, depth - 1)) + 1.0),
+        4 => T::maximum(&a, build(r, pool, depth - 1)),
         5 => T::exp(T::clip(&a, -30.0, 30.0)),
         6 => T::tanh(&a),
         7 => T::nnet::sigmoid(&a),
@@ -65,7 +65,10 @@ fn build(r: &mut Rng, pool: &[Var], depth: usize) -> Var {
         11 => T::log(T::nnet::sigmoid(&a)),
         12 => T::log(1.0 - T::nnet::sigmoid(&a)),
         13 => T::log1p(T::exp(T::clip(&a, -50.0, 50.0))),
-        14 => T::nnet::binary_crossentropy(T::nnet::sigmoid(&a), T::nnet::sigmoid(&build(r, pool, depth - 1))),
+        14 => T::nnet::binary_crossentropy(
+            T::nnet::sigmoid(&a),
+            T::nnet::sigmoid(build(r, pool, depth - 1)),
+        ),
         15 => -(&a),
         16 => T::sqr(&a) * 0.5,
         17 if a.ndim() == 2 => T::nnet::softmax(&a),
@@ -81,7 +84,11 @@ fn build(r: &mut Rng, pool: &[Var], depth: usize) -> Var {
 
 fn random_case(seed: u64, force: Option<DType>) -> Case {
     let mut r = Rng(seed.wrapping_mul(0x9E3779B97F4A7C15) | 1);
-    let drawn = if r.below(2) == 0 { DType::Float64 } else { DType::Float32 };
+    let drawn = if r.below(2) == 0 {
+        DType::Float64
+    } else {
+        DType::Float32
+    };
     let dtype = force.unwrap_or(drawn);
     let (m, n) = (1 + r.below(4), 1 + r.below(4));
     let kinds: [(&[bool], Vec<usize>); 5] = [
@@ -101,30 +108,54 @@ fn random_case(seed: u64, force: Option<DType>) -> Case {
         let scale = if r.below(8) == 0 { 1000.0 } else { 6.0 };
         let len: usize = shape.iter().product();
         // Values are float32 numbers, so both precisions see the same inputs.
-        let data: Vec<f64> = (0..len).map(|_| ((r.unit() - 0.5) * 2.0 * scale) as f32 as f64).collect();
-        values.push(Value::from(ArrayD::from_shape_vec(ndarray::IxDyn(shape), data).unwrap()).cast(dtype));
+        let data: Vec<f64> = (0..len)
+            .map(|_| ((r.unit() - 0.5) * 2.0 * scale) as f32 as f64)
+            .collect();
+        values.push(
+            Value::from(ArrayD::from_shape_vec(ndarray::IxDyn(shape), data).unwrap()).cast(dtype),
+        );
     }
     let depth = 1 + r.below(4);
     let out = build(&mut r, &inputs, depth);
-    Case { inputs, values, out }
+    Case {
+        inputs,
+        values,
+        out,
+    }
 }
 
 fn tolerance(dtype: DType) -> f64 {
-    if dtype == DType::Float32 { 2e-3 } else { 1e-7 }
+    if dtype == DType::Float32 {
+        2e-3
+    } else {
+        1e-7
+    }
 }
 
 fn opts(mode: Mode) -> FunctionOptions {
-    FunctionOptions { mode, on_unused_input: rheano::OnUnusedInput::Ignore, ..Default::default() }
+    FunctionOptions {
+        mode,
+        on_unused_input: rheano::OnUnusedInput::Ignore,
+        ..Default::default()
+    }
 }
 
 /// The NONE result, or `None` when the naive graph errs or leaves the finite range anywhere.
 fn naive(case: &Case) -> Result<Option<Vec<f64>>, String> {
     let ins: Vec<&Var> = case.inputs.iter().collect();
-    let all: Vec<Var> = Var::toposort(&[&case.out]).into_iter().filter(|v| v.owner().is_some()).collect();
+    let all: Vec<Var> = Var::toposort(&[&case.out])
+        .into_iter()
+        .filter(|v| v.owner().is_some())
+        .collect();
     let refs: Vec<&Var> = all.iter().collect();
     let f = function_with(&ins, &refs, opts(Mode::None)).map_err(|e| format!("compile: {e}"))?;
-    let Ok(vals) = f.call(&case.values) else { return Ok(None) };
-    if vals.iter().any(|v| v.dtype().is_float() && v.to_f64_vec().iter().any(|x| !x.is_finite())) {
+    let Ok(vals) = f.call(&case.values) else {
+        return Ok(None);
+    };
+    if vals
+        .iter()
+        .any(|v| v.dtype().is_float() && v.to_f64_vec().iter().any(|x| !x.is_finite()))
+    {
         return Ok(None);
     }
     Ok(Some(vals.last().expect("output").to_f64_vec()))
@@ -136,30 +167,60 @@ fn check(seed: u64) -> Result<(), String> {
         return Ok(()); // an ill-typed combination: nothing to compare
     }
     let ins: Vec<&Var> = case.inputs.iter().collect();
-    let fast = function_with(&ins, &[&case.out], opts(Mode::FastRun)).map_err(|e| format!("compile: {e}"))?;
+    let fast = function_with(&ins, &[&case.out], opts(Mode::FastRun))
+        .map_err(|e| format!("compile: {e}"))?;
     let fast_out = fast.call(&case.values);
-    let Some(none) = naive(&case)? else { return Ok(()) };
-    let fast_out = fast_out.map_err(|e| format!("FAST_RUN failed where NONE ran: {e}"))?.remove(0);
+    let Some(none) = naive(&case)? else {
+        return Ok(());
+    };
+    let fast_out = fast_out
+        .map_err(|e| format!("FAST_RUN failed where NONE ran: {e}"))?
+        .remove(0);
     if !case.out.dtype().is_float() {
-        return if fast_out.to_f64_vec() == none { Ok(()) } else { Err(format!("integer results differ\n{}", pprint(&case.out))) };
+        return if fast_out.to_f64_vec() == none {
+            Ok(())
+        } else {
+            Err(format!("integer results differ\n{}", pprint(&case.out)))
+        };
     }
-    let (Some(n32), Some(n64)) = (naive(&random_case(seed, Some(DType::Float32)))?, naive(&random_case(seed, Some(DType::Float64)))?) else {
+    let (Some(n32), Some(n64)) = (
+        naive(&random_case(seed, Some(DType::Float32)))?,
+        naive(&random_case(seed, Some(DType::Float64)))?,
+    ) else {
         return Ok(());
     };
     // The precision the graph computes in is its inputs' (a float64 literal may upcast the end).
     let dtype = case.inputs[0].dtype();
     let got = fast_out.to_f64_vec();
     if got.len() != none.len() {
-        return Err(format!("shapes differ: {:?} vs {} values", fast_out.shape(), none.len()));
+        return Err(format!(
+            "shapes differ: {:?} vs {} values",
+            fast_out.shape(),
+            none.len()
+        ));
     }
     for k in 0..got.len() {
         // How far the naive form strays in float32, scaled to this dtype's precision.
         let gap = (n32[k] - n64[k]).abs();
-        let slack = if dtype == DType::Float32 { 2.0 * gap } else { 16.0 * gap * 2f64.powi(-29) };
-        let reference = if dtype == DType::Float32 { n64[k] } else { none[k] };
+        let slack = if dtype == DType::Float32 {
+            2.0 * gap
+        } else {
+            16.0 * gap * 2f64.powi(-29)
+        };
+        let reference = if dtype == DType::Float32 {
+            n64[k]
+        } else {
+            none[k]
+        };
         let allowed = tolerance(dtype) * (1.0 + reference.abs()) + slack;
-        if !((got[k] - reference).abs() <= allowed) {
-            return Err(format!("FAST_RUN {} vs reference {reference} (NONE {}, allowed {allowed:e})\n{}", got[k], none[k], pprint(&case.out)));
+        let ok = (got[k] - reference).abs() <= allowed;
+        if !ok {
+            return Err(format!(
+                "FAST_RUN {} vs reference {reference} (NONE {}, allowed {allowed:e})\n{}",
+                got[k],
+                none[k],
+                pprint(&case.out)
+            ));
         }
     }
     Ok(())
@@ -167,13 +228,24 @@ fn check(seed: u64) -> Result<(), String> {
 
 #[test]
 fn fast_run_equals_no_rewrites_on_random_graphs() {
-    let n: u64 = std::env::var("RHEANO_DIFF_GRAPHS").ok().and_then(|s| s.parse().ok()).unwrap_or(10_000);
-    let base: u64 = std::env::var("RHEANO_DIFF_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let n: u64 = std::env::var("RHEANO_DIFF_GRAPHS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000);
+    let base: u64 = std::env::var("RHEANO_DIFF_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let mut failures = Vec::new();
     for seed in base..base + n {
         if let Err(e) = check(seed) {
             failures.push(format!("seed {seed}: {e}"));
         }
     }
-    assert!(failures.is_empty(), "{} of {n} graphs differ:\n{}", failures.len(), failures[..failures.len().min(5)].join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {n} graphs differ:\n{}",
+        failures.len(),
+        failures[..failures.len().min(5)].join("\n")
+    );
 }

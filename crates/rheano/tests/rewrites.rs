@@ -5,15 +5,31 @@ use rheano::prelude::*;
 use rheano::{function_with, FunctionOptions, Mode};
 
 fn compiled(inputs: &[&Var], out: &Var) -> rheano::Function {
-    function_with(inputs, &[out], FunctionOptions { explain: true, ..Default::default() }).unwrap()
+    function_with(
+        inputs,
+        &[out],
+        FunctionOptions {
+            explain: true,
+            ..Default::default()
+        },
+    )
+    .unwrap()
 }
 
 #[test]
 fn log_sigmoid_becomes_softplus() {
     let x = T::dvector("x");
     let f = compiled(&[&x], &T::log(T::nnet::sigmoid(&x)));
-    assert!(f.explain().contains("logsigm_to_softplus"), "{}", f.explain());
-    assert!(f.debugprint().contains("scalar_softplus"), "{}", f.debugprint());
+    assert!(
+        f.explain().contains("logsigm_to_softplus"),
+        "{}",
+        f.explain()
+    );
+    assert!(
+        f.debugprint().contains("scalar_softplus"),
+        "{}",
+        f.debugprint()
+    );
     let r = f.call(&[array![-800.0, 0.0].into()]).unwrap()[0].to_f64_vec();
     assert_eq!(r[0], -800.0);
     assert!((r[1] + std::f64::consts::LN_2).abs() < 1e-16);
@@ -23,12 +39,29 @@ fn log_sigmoid_becomes_softplus() {
 fn crossentropy_of_softmax_becomes_the_fused_op() {
     let m = T::dmatrix("m");
     let y = T::lvector("y");
-    let f = compiled(&[&m, &y], &T::nnet::categorical_crossentropy(T::nnet::softmax(&m), &y));
-    assert!(f.debugprint().contains("CrossentropySoftmaxArgmax1HotWithBias"), "{}", f.debugprint());
+    let f = compiled(
+        &[&m, &y],
+        &T::nnet::categorical_crossentropy(T::nnet::softmax(&m), &y),
+    );
+    assert!(
+        f.debugprint()
+            .contains("CrossentropySoftmaxArgmax1HotWithBias"),
+        "{}",
+        f.debugprint()
+    );
     let oh = T::dmatrix("oh");
-    let f = compiled(&[&m, &oh], &T::nnet::categorical_crossentropy(T::nnet::softmax(&m), &oh));
+    let f = compiled(
+        &[&m, &oh],
+        &T::nnet::categorical_crossentropy(T::nnet::softmax(&m), &oh),
+    );
     assert!(f.debugprint().contains("LogSoftmax"), "{}", f.debugprint());
-    let r = f.call(&[array![[0.0, 0.0, 1000.0]].into(), array![[1.0, 0.0, 0.0]].into()]).unwrap()[0].to_f64_vec();
+    let r = f
+        .call(&[
+            array![[0.0, 0.0, 1000.0]].into(),
+            array![[1.0, 0.0, 0.0]].into(),
+        ])
+        .unwrap()[0]
+        .to_f64_vec();
     assert_eq!(r, vec![1000.0]);
 }
 
@@ -47,11 +80,26 @@ fn a_chain_of_ten_elementwise_ops_is_one_composite() {
     }
     let f = compiled(&[&x], &v);
     let d = f.debugprint();
-    assert_eq!(d.lines().count(), 4, "one Composite node over x and two constants:\n{d}");
+    assert_eq!(
+        d.lines().count(),
+        4,
+        "one Composite node over x and two constants:\n{d}"
+    );
     assert!(d.starts_with("Elemwise{Composite{"), "{d}");
-    let none = function_with(&[&x], &[&v], FunctionOptions { mode: Mode::None, ..Default::default() }).unwrap();
+    let none = function_with(
+        &[&x],
+        &[&v],
+        FunctionOptions {
+            mode: Mode::None,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let xs: Value = Array1::linspace(-3.0, 3.0, 101).into();
-    assert_eq!(f.call(&[xs.clone()]).unwrap()[0], none.call(&[xs]).unwrap()[0]);
+    assert_eq!(
+        f.call(std::slice::from_ref(&xs)).unwrap()[0],
+        none.call(&[xs]).unwrap()[0]
+    );
 }
 
 #[test]
@@ -59,7 +107,12 @@ fn relu_composite_prints_as_theano() {
     let x = T::dvector("x");
     let relu = 0.5 * (&x + T::abs(&x));
     let f = compiled(&[&x], &relu);
-    assert!(f.debugprint().starts_with("Elemwise{Composite{(i0 * (i1 + Abs(i1)))}}"), "{}", f.debugprint());
+    assert!(
+        f.debugprint()
+            .starts_with("Elemwise{Composite{(i0 * (i1 + Abs(i1)))}}"),
+        "{}",
+        f.debugprint()
+    );
 }
 
 #[test]
@@ -70,24 +123,47 @@ fn merge_and_constant_folding() {
     let f = compiled(&[&x], &(&a + &b + (T::constant(2.0) * 3.0)));
     assert!(f.explain().contains("merge"), "{}", f.explain());
     assert!(f.explain().contains("constant_folding"), "{}", f.explain());
-    assert_eq!(f.call(&[array![0.0].into()]).unwrap()[0].to_f64_vec(), vec![8.0]);
+    assert_eq!(
+        f.call(&[array![0.0].into()]).unwrap()[0].to_f64_vec(),
+        vec![8.0]
+    );
 }
 
 #[test]
 fn opt_in_approximations_and_excluding() {
     let x = T::dvector("x");
     let out = T::nnet::sigmoid(&x);
-    let inc = |name: &str| FunctionOptions { including: vec![name.into()], ..Default::default() };
+    let inc = |name: &str| FunctionOptions {
+        including: vec![name.into()],
+        ..Default::default()
+    };
     let f = function_with(&[&x], &[&out], inc("local_ultra_fast_sigmoid")).unwrap();
-    assert_eq!(f.call(&[array![1.0].into()]).unwrap()[0].to_f64_vec(), vec![0.75]);
+    assert_eq!(
+        f.call(&[array![1.0].into()]).unwrap()[0].to_f64_vec(),
+        vec![0.75]
+    );
     let f = function_with(&[&x], &[&out], inc("local_hard_sigmoid")).unwrap();
     assert!((f.call(&[array![1.0].into()]).unwrap()[0].to_f64_vec()[0] - 0.7).abs() < 1e-15);
     // log(sigmoid) is stabilised before the opt-in rewrite runs.
-    let f = function_with(&[&x], &[&T::log(T::nnet::sigmoid(&x))], inc("local_ultra_fast_sigmoid")).unwrap();
-    assert_eq!(f.call(&[array![-800.0].into()]).unwrap()[0].to_f64_vec(), vec![-800.0]);
-    let ex = FunctionOptions { excluding: vec!["logsigm_to_softplus".into()], ..Default::default() };
+    let f = function_with(
+        &[&x],
+        &[&T::log(T::nnet::sigmoid(&x))],
+        inc("local_ultra_fast_sigmoid"),
+    )
+    .unwrap();
+    assert_eq!(
+        f.call(&[array![-800.0].into()]).unwrap()[0].to_f64_vec(),
+        vec![-800.0]
+    );
+    let ex = FunctionOptions {
+        excluding: vec!["logsigm_to_softplus".into()],
+        ..Default::default()
+    };
     let f = function_with(&[&x], &[&T::log(T::nnet::sigmoid(&x))], ex).unwrap();
-    assert_eq!(f.call(&[array![-800.0].into()]).unwrap()[0].to_f64_vec(), vec![f64::NEG_INFINITY]);
+    assert_eq!(
+        f.call(&[array![-800.0].into()]).unwrap()[0].to_f64_vec(),
+        vec![f64::NEG_INFINITY]
+    );
 }
 
 #[test]
@@ -95,8 +171,19 @@ fn fast_compile_is_stable_too() {
     let z = T::dvector("z");
     let t = T::dvector("t");
     let bce = T::nnet::binary_crossentropy(T::nnet::sigmoid(&z), &t);
-    let f = function_with(&[&z, &t], &[&bce], FunctionOptions { mode: Mode::FastCompile, ..Default::default() }).unwrap();
-    let r = f.call(&[array![-1000.0, 40.0].into(), array![1.0, 1.0].into()]).unwrap()[0].to_f64_vec();
+    let f = function_with(
+        &[&z, &t],
+        &[&bce],
+        FunctionOptions {
+            mode: Mode::FastCompile,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let r = f
+        .call(&[array![-1000.0, 40.0].into(), array![1.0, 1.0].into()])
+        .unwrap()[0]
+        .to_f64_vec();
     assert_eq!(r[0], 1000.0);
     assert!((r[1] - 4.248354255291589e-18).abs() < 1e-30);
 }

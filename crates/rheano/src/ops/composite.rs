@@ -32,9 +32,14 @@ impl Composite {
     pub fn infer(&self, inputs: &[&TensorType]) -> Result<TensorType> {
         let ndim = inputs.first().map(|t| t.ndim()).unwrap_or(0);
         if inputs.len() != self.n_inputs || inputs.iter().any(|t| t.ndim() != ndim) {
-            return Err(Error::ty(self.to_string(), "inputs must match the program and share their rank"));
+            return Err(Error::ty(
+                self.to_string(),
+                "inputs must match the program and share their rank",
+            ));
         }
-        let bcast = (0..ndim).map(|d| inputs.iter().all(|t| t.broadcastable[d])).collect::<Vec<_>>();
+        let bcast = (0..ndim)
+            .map(|d| inputs.iter().all(|t| t.broadcastable[d]))
+            .collect::<Vec<_>>();
         Ok(TensorType::new(self.dtype, bcast))
     }
 
@@ -50,12 +55,21 @@ impl Composite {
         let kernels = self
             .program
             .iter()
-            .map(|i| block_fn::<F>(i.op).ok_or_else(|| Error::ty(self.to_string(), format!("{} cannot be fused", i.op.symbol()))))
+            .map(|i| {
+                block_fn::<F>(i.op).ok_or_else(|| {
+                    Error::ty(
+                        self.to_string(),
+                        format!("{} cannot be fused", i.op.symbol()),
+                    )
+                })
+            })
             .collect::<Result<Vec<_>>>()?;
         let n = shape.iter().product();
         let operands: Vec<Operand<F>> = inputs.iter().map(|v| operand::<F>(v, shape)).collect();
         let out = run_program(n, &operands, &self.program, &kernels);
-        Ok(F::wrap(ArrayD::from_shape_vec(IxDyn(shape), out).expect("shape")))
+        Ok(F::wrap(
+            ArrayD::from_shape_vec(IxDyn(shape), out).expect("shape"),
+        ))
     }
 
     /// Theano's scalar expression of the program: `(i0 * (i1 + Abs(i1)))`.
@@ -66,7 +80,10 @@ impl Composite {
             let s = match (ins.op, args.len()) {
                 (ScalarOp::Neg, 1) => format!("(-{})", args[0]),
                 (op, _) if op.operator().is_some() => {
-                    format!("({})", args.join(&format!(" {} ", op.operator().expect("operator"))))
+                    format!(
+                        "({})",
+                        args.join(&format!(" {} ", op.operator().expect("operator")))
+                    )
                 }
                 (op, _) => format!("{}({})", op.scalar_name(), args.join(", ")),
             };

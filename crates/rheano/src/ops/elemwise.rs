@@ -104,7 +104,11 @@ impl Elemwise {
 }
 
 /// The output shape, checking Theano's rule: only statically broadcastable dims broadcast.
-pub(crate) fn out_shape(name: &str, types: &[&TensorType], inputs: &[&Value]) -> Result<Vec<usize>> {
+pub(crate) fn out_shape(
+    name: &str,
+    types: &[&TensorType],
+    inputs: &[&Value],
+) -> Result<Vec<usize>> {
     let ndim = types.first().map(|t| t.ndim()).unwrap_or(0);
     let mut shape = vec![1usize; ndim];
     for (d, size) in shape.iter_mut().enumerate() {
@@ -115,7 +119,9 @@ pub(crate) fn out_shape(name: &str, types: &[&TensorType], inputs: &[&Value]) ->
                 if n != 1 {
                     return Err(Error::value(
                         name.to_string(),
-                        format!("input[{i}].shape[{d}] = {n} on a broadcastable dimension (must be 1)"),
+                        format!(
+                            "input[{i}].shape[{d}] = {n} on a broadcastable dimension (must be 1)"
+                        ),
                     ));
                 }
                 continue;
@@ -139,7 +145,6 @@ pub(crate) fn out_shape(name: &str, types: &[&TensorType], inputs: &[&Value]) ->
     }
     Ok(shape)
 }
-
 
 impl fmt::Display for Elemwise {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

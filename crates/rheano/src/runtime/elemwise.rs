@@ -222,11 +222,18 @@ pub fn run_blocks<F: Real>(n: usize, operands: &[Operand<F>], kernel: BlockFn<F>
 
 /// Runs a fused program (registers `0..operands.len()` are the inputs, then one per instruction)
 /// over blocks of the output; intermediates live in block buffers that stay in L1.
-pub fn run_program<F: Real>(n: usize, operands: &[Operand<F>], program: &[crate::ops::composite::Instr], kernels: &[BlockFn<F>]) -> Vec<F> {
+pub fn run_program<F: Real>(
+    n: usize,
+    operands: &[Operand<F>],
+    program: &[crate::ops::composite::Instr],
+    kernels: &[BlockFn<F>],
+) -> Vec<F> {
     let n_in = operands.len();
     let mut out = vec![F::zero(); n];
     let chunk = |(ci, out_chunk): (usize, &mut [F]), chunk_len: usize| {
-        let mut regs: Vec<Vec<F>> = (0..n_in + program.len()).map(|_| vec![F::zero(); BLOCK]).collect();
+        let mut regs: Vec<Vec<F>> = (0..n_in + program.len())
+            .map(|_| vec![F::zero(); BLOCK])
+            .collect();
         let base = ci * chunk_len;
         for (bi, ob) in out_chunk.chunks_mut(BLOCK).enumerate() {
             let start = base + bi * BLOCK;
@@ -244,8 +251,12 @@ pub fn run_program<F: Real>(n: usize, operands: &[Operand<F>], program: &[crate:
         }
     };
     if n >= PARALLEL_MIN && rayon::current_num_threads() > 1 {
-        let chunk_len = ((n / (4 * rayon::current_num_threads())).max(PARALLEL_MIN / 4) / BLOCK * BLOCK).max(BLOCK);
-        out.par_chunks_mut(chunk_len).enumerate().for_each(|c| chunk(c, chunk_len));
+        let chunk_len = ((n / (4 * rayon::current_num_threads())).max(PARALLEL_MIN / 4) / BLOCK
+            * BLOCK)
+            .max(BLOCK);
+        out.par_chunks_mut(chunk_len)
+            .enumerate()
+            .for_each(|c| chunk(c, chunk_len));
     } else {
         chunk((0, &mut out[..]), n.max(1));
     }
