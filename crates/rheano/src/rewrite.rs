@@ -306,6 +306,10 @@ fn is(v: &Var, op: ScalarOp) -> Option<&[Var]> {
 fn stabilize_rewrites() -> Vec<Rewrite> {
     vec![
         Rewrite {
+            name: "local_1msigmoid",
+            apply: local_1msigmoid,
+        },
+        Rewrite {
             name: "logsigm_to_softplus",
             apply: logsigm_to_softplus,
         },
@@ -318,8 +322,36 @@ fn stabilize_rewrites() -> Vec<Rewrite> {
             apply: log1pexp_to_softplus,
         },
         Rewrite {
+            name: "local_log1p",
+            apply: local_log1p,
+        },
+        Rewrite {
+            name: "local_expm1",
+            apply: local_expm1,
+        },
+        Rewrite {
+            name: "softmax_simplifier",
+            apply: softmax_simplifier,
+        },
+        Rewrite {
             name: "local_logsoftmax",
             apply: local_logsoftmax,
+        },
+        Rewrite {
+            name: "local_log_softmax_from_logsumexp",
+            apply: log_softmax_from_logsumexp,
+        },
+        Rewrite {
+            name: "local_log_sum_exp",
+            apply: local_log_sum_exp,
+        },
+        Rewrite {
+            name: "local_argmax_pushdown",
+            apply: argmax_pushdown,
+        },
+        Rewrite {
+            name: "crossentropy_softmax_dense",
+            apply: crossentropy_softmax_dense,
         },
         Rewrite {
             name: "crossentropy_to_crossentropy_with_softmax",
@@ -669,4 +701,190 @@ fn fuse(outputs: &[Var], log: &mut Log) -> Vec<Var> {
         origin.insert(fused.id(), orig.id());
         fused
     })
+}
+
+/// 1 − sigmoid(x) → sigmoid(−x) (PyTensor's local_1msigmoid): no cancellation for large x.
+fn local_1msigmoid(v: &Var) -> Option<Var> {
+    let sub = is(v, ScalarOp::Sub)?;
+    if scalar_constant_value(&sub[0]) != Some(1.0) {
+        return None;
+    }
+    let x = &is(&sub[1], ScalarOp::Sigmoid)?[0];
+    Some(T::nnet::sigmoid(-x))
+}
+
+/// log(1 + x) → log1p(x).
+fn local_log1p(v: &Var) -> Option<Var> {
+    let ins = is(v, ScalarOp::Log)?;
+    let add = is(&ins[0], ScalarOp::Add)?;
+    if add.len() != 2 {
+        return None;
+    }
+    let other = if scalar_constant_value(&add[0]) == Some(1.0) {
+        &add[1]
+    } else if scalar_constant_value(&add[1]) == Some(1.0) {
+        &add[0]
+    } else {
+        return None;
+    };
+    Some(T::log1p(other))
+}
+
+/// exp(x) − 1 → expm1(x).
+fn local_expm1(v: &Var) -> Option<Var> {
+    let sub = is(v, ScalarOp::Sub)?;
+    if scalar_constant_value(&sub[1]) != Some(1.0) {
+        return None;
+    }
+    let x = &is(&sub[0], ScalarOp::Exp)?[0];
+    Some(T::expm1(x))
+}
+
+/// The axis of `sum(e, axis=a, keepdims=True)` when `v` is exactly that, and the summed `e`.
+fn keepdims_sum(v: &Var) -> Option<(usize, Var)> {
+    let inner = match v.op()? {
+        Op::DimShuffle(_) => &v.owner_inputs()[0],
+        _ => return None,
+    };
+    match inner.op()? {
+        Op::Reduce(crate::ops::Reduce {
+            kind: crate::ops::ReduceKind::Sum,
+            axis: Some(a),
+            ..
+        }) if a.len() == 1 && v.ndim() == inner.owner_inputs()[0].ndim() => {
+            Some((a[0], inner.owner_inputs()[0].clone()))
+        }
+        _ => None,
+    }
+}
+
+fn softmax_on(x: &Var, axis: usize, log: bool) -> Var {
+    let op = if log {
+        NnetOp::LogSoftmax { axis: Some(axis) }
+    } else {
+        NnetOp::Softmax { axis: Some(axis) }
+    };
+    crate::graph::apply1(Op::Nnet(op), vec![x.clone()])
+}
+
+/// exp(x) / sum(exp(x), axis, keepdims) → softmax over that axis.
+fn softmax_simplifier(v: &Var) -> Option<Var> {
+    let div = is(v, ScalarOp::TrueDiv)?;
+    let x = &is(&div[0], ScalarOp::Exp)?[0];
+    let (axis, summed) = keepdims_sum(&div[1])?;
+    (summed == div[0]).then(|| softmax_on(x, axis, false))
+}
+
+/// x − log(sum(exp(x), axis, keepdims)) → log_softmax over that axis.
+fn log_softmax_from_logsumexp(v: &Var) -> Option<Var> {
+    let sub = is(v, ScalarOp::Sub)?;
+    let lg = &is(&sub[1], ScalarOp::Log)?[0];
+    let (axis, summed) = keepdims_sum(lg)?;
+    let x = &is(&summed, ScalarOp::Exp)?[0];
+    (x == &sub[0]).then(|| softmax_on(x, axis, true))
+}
+
+/// log(sum(exp(x), axis)) → max + log(sum(exp(x − max), axis)): no overflow for large x.
+fn local_log_sum_exp(v: &Var) -> Option<Var> {
+    let arg = &is(v, ScalarOp::Log)?[0];
+    let (axes, e) = match arg.op()? {
+        Op::Reduce(crate::ops::Reduce {
+            kind: crate::ops::ReduceKind::Sum,
+            axis,
+            ..
+        }) => (axis.clone(), arg.owner_inputs()[0].clone()),
+        _ => return None,
+    };
+    let x = is(&e, ScalarOp::Exp)?[0].clone();
+    // Already shifted by this rewrite (x − max): leave it, or it would fire forever.
+    if let Some(sub) = is(&x, ScalarOp::Sub) {
+        if is(&sub[1], ScalarOp::Switch).is_some() {
+            return None;
+        }
+    }
+    let axes: Vec<i64> = axes
+        .unwrap_or_else(|| (0..x.ndim()).collect())
+        .into_iter()
+        .map(|a| a as i64)
+        .collect();
+    let m = T::max(&x, axes.clone(), true);
+    // Rows that are all −inf keep −inf rather than NaN.
+    let safe = T::switch(T::eq(&m, f64::NEG_INFINITY), T::zeros_like(&m), &m);
+    let m_out = T::max(&x, axes.clone(), false);
+    let safe_out = T::switch(
+        T::eq(&m_out, f64::NEG_INFINITY),
+        T::zeros_like(&m_out),
+        &m_out,
+    );
+    Some(safe_out + T::log(T::sum(&T::exp(&x - &safe), axes, false)))
+}
+
+/// argmax(f(x)) → argmax(x) for monotonic elementwise f, and for softmax over the same axis.
+fn argmax_pushdown(v: &Var) -> Option<Var> {
+    let (node, index) = v.owner()?;
+    let Op::MaxAndArgmax(m) = &node.op else {
+        return None;
+    };
+    if index != 1 {
+        return None;
+    }
+    let inner = &node.inputs[0];
+    let x = match inner.op()? {
+        Op::Elemwise(e)
+            if matches!(
+                e.scalar,
+                ScalarOp::Sigmoid
+                    | ScalarOp::Softplus
+                    | ScalarOp::Exp
+                    | ScalarOp::Log
+                    | ScalarOp::Tanh
+            ) =>
+        {
+            inner.owner_inputs()[0].clone()
+        }
+        Op::Nnet(NnetOp::Softmax { axis }) | Op::Nnet(NnetOp::LogSoftmax { axis })
+            if m.axis == vec![axis.unwrap_or(1)] =>
+        {
+            inner.owner_inputs()[0].clone()
+        }
+        _ => return None,
+    };
+    if x.ndim() != inner.ndim() {
+        return None;
+    }
+    let axes: Vec<i64> = m.axis.iter().map(|&a| a as i64).collect();
+    Some(T::argmax(&x, axes, false))
+}
+
+/// −sum(Y ⊙ log_softmax(x), axis=1) → one fused op, for one-hot or soft target matrices.
+fn crossentropy_softmax_dense(v: &Var) -> Option<Var> {
+    let s = &is(v, ScalarOp::Neg)?[0];
+    let (mul, axis) = match s.op()? {
+        Op::Reduce(crate::ops::Reduce {
+            kind: crate::ops::ReduceKind::Sum,
+            axis: Some(a),
+            ..
+        }) if a.len() == 1 => (s.owner_inputs()[0].clone(), a[0]),
+        _ => return None,
+    };
+    let f = is(&mul, ScalarOp::Mul)?;
+    if f.len() != 2 {
+        return None;
+    }
+    let is_lsm = |u: &Var| matches!(u.op(), Some(Op::Nnet(NnetOp::LogSoftmax { axis: ax })) if ax.unwrap_or(1) == axis && axis == 1 && u.ndim() == 2);
+    let (y, lsm) = if is_lsm(&f[1]) {
+        (&f[0], &f[1])
+    } else if is_lsm(&f[0]) {
+        (&f[1], &f[0])
+    } else {
+        return None;
+    };
+    if y.ndim() != 2 || y.broadcastable() != lsm.broadcastable() {
+        return None;
+    }
+    let x = &lsm.owner_inputs()[0];
+    Some(crate::graph::apply1(
+        Op::Nnet(NnetOp::CrossentropySoftmaxDense),
+        vec![x.clone(), y.clone()],
+    ))
 }

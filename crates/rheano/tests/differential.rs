@@ -50,7 +50,7 @@ fn build(r: &mut Rng, pool: &[Var], depth: usize) -> Var {
         return leaf(r, pool);
     }
     let a = build(r, pool, depth - 1);
-    match r.below(24) {
+    match r.below(30) {
         0 => &a + &build(r, pool, depth - 1),
         1 => &a - &build(r, pool, depth - 1),
         2 => &a * &build(r, pool, depth - 1),
@@ -78,6 +78,20 @@ fn build(r: &mut Rng, pool: &[Var], depth: usize) -> Var {
         21 if a.ndim() == 2 => a.t().t() * 2.0,
         22 if a.ndim() >= 1 => a.mean() + &a,
         23 if a.ndim() == 2 => T::dot(&a, a.t()) * 0.125,
+        24 if a.ndim() == 2 => {
+            let e = T::exp(T::clip(&a, -30.0, 30.0));
+            &e / T::sum(&e, 1, true)
+        }
+        25 if a.ndim() == 2 => &a - T::log(T::sum(&T::exp(T::clip(&a, -30.0, 30.0)), 1, true)),
+        26 => T::log(T::exp(T::clip(&a, -30.0, 30.0)).sum()) + &a,
+        // argmax(softmax(x)) → argmax(x) is exact, but softmax can round distinct logits to equal
+        // probabilities (found by this test: seeds 1228, 47162 with squashed inputs), so the
+        // naive argmax picks another tie. Compare on raw inputs, where ties do not occur.
+        27 if a.ndim() == 2 => {
+            T::cast(T::argmax(&T::nnet::softmax(&pool[0]), 1, false), a.dtype())
+                + T::sum(&a, 1, false)
+        }
+        28 => T::log(1.0 + T::abs(&a)) + (T::exp(T::clip(&a, -30.0, 30.0)) - 1.0),
         _ => T::nnet::ultra_fast_sigmoid(&a) + T::nnet::hard_sigmoid(&a),
     }
 }
@@ -202,6 +216,11 @@ fn check(seed: u64) -> Result<(), String> {
     for k in 0..got.len() {
         // How far the naive form strays in float32, scaled to this dtype's precision.
         let gap = (n32[k] - n64[k]).abs();
+        if dtype == DType::Float64 && gap > 1e-2 * (n64[k].abs() + 1e-300) {
+            // The naive form lost its digits in float32 (e.g. log(1 + 1e-13) → 0): its float64
+            // value cannot serve as the reference either (found by this test: seed 94645).
+            continue;
+        }
         let slack = if dtype == DType::Float32 {
             2.0 * gap
         } else {
@@ -216,10 +235,11 @@ fn check(seed: u64) -> Result<(), String> {
         let ok = (got[k] - reference).abs() <= allowed;
         if !ok {
             return Err(format!(
-                "FAST_RUN {} vs reference {reference} (NONE {}, allowed {allowed:e})\n{}",
+                "FAST_RUN {} vs reference {reference} (NONE {}, allowed {allowed:e}) at {k}\n{}\ninputs: {:?}",
                 got[k],
                 none[k],
-                pprint(&case.out)
+                pprint(&case.out),
+                case.values
             ));
         }
     }
@@ -248,4 +268,17 @@ fn fast_run_equals_no_rewrites_on_random_graphs() {
         failures.len(),
         failures[..failures.len().min(5)].join("\n")
     );
+}
+
+/// Seeds on which earlier versions of this test (or of the rewrites) disagreed: naive graphs that
+/// overflowed and ended finite (142, 395), lost digits (175, 905, 45221, 74727, 94645), argmax
+/// ties after softmax rounding (1228, 14110, 47162, 55771, 55934).
+#[test]
+fn regressions() {
+    for seed in [
+        142, 175, 395, 401, 402, 905, 1228, 1285, 1347, 1650, 1867, 14110, 45221, 47162, 55771,
+        55934, 74727, 94645, 109993,
+    ] {
+        check(seed).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+    }
 }

@@ -54,7 +54,9 @@ fn crossentropy_of_softmax_becomes_the_fused_op() {
         &[&m, &oh],
         &T::nnet::categorical_crossentropy(T::nnet::softmax(&m), &oh),
     );
-    assert!(f.debugprint().contains("LogSoftmax"), "{}", f.debugprint());
+    let d = f.debugprint();
+    assert!(d.starts_with("CrossentropySoftmaxDense"), "{d}");
+    assert_eq!(d.lines().count(), 3, "one node over m and oh:\n{d}");
     let r = f
         .call(&[
             array![[0.0, 0.0, 1000.0]].into(),
@@ -186,4 +188,50 @@ fn fast_compile_is_stable_too() {
         .to_f64_vec();
     assert_eq!(r[0], 1000.0);
     assert!((r[1] - 4.248354255291589e-18).abs() < 1e-30);
+}
+
+#[test]
+fn more_stabilisations() {
+    let m = T::dmatrix("m");
+    let x = T::dvector("x");
+    // argmax(softmax(x)) → argmax(x)
+    let f = compiled(&[&m], &T::argmax(&T::nnet::softmax(&m), 1, false));
+    assert!(
+        f.explain().contains("local_argmax_pushdown") && !f.debugprint().contains("Softmax"),
+        "{}",
+        f.debugprint()
+    );
+    // exp(x) / exp(x).sum(axis=1, keepdims=True) → softmax
+    let e = T::exp(&m);
+    let f = compiled(&[&m], &(&e / T::sum(&e, 1, true)));
+    assert!(f.debugprint().starts_with("Softmax"), "{}", f.debugprint());
+    let r = f.call(&[array![[1000.0, 1000.0]].into()]).unwrap()[0].to_f64_vec();
+    assert_eq!(r, vec![0.5, 0.5]);
+    // x − log(sum(exp(x), keepdims)) → log_softmax
+    let f = compiled(&[&m], &(&m - T::log(T::sum(&T::exp(&m), 1, true))));
+    assert!(
+        f.debugprint().starts_with("LogSoftmax"),
+        "{}",
+        f.debugprint()
+    );
+    // log(sum(exp(x))) stays finite for large x
+    let f = compiled(&[&x], &T::log(T::exp(&x).sum()));
+    let r = f.call(&[array![1000.0, 1000.0].into()]).unwrap()[0].to_f64_vec()[0];
+    assert!((r - (1000.0 + std::f64::consts::LN_2)).abs() < 1e-12, "{r}");
+    // 1 − sigmoid(x) → sigmoid(−x); log(1 + x) → log1p(x); exp(x) − 1 → expm1(x)
+    let f = compiled(&[&x], &(1.0 - T::nnet::sigmoid(&x)));
+    assert_eq!(
+        f.call(&[array![40.0].into()]).unwrap()[0].to_f64_vec(),
+        vec![4.248354255291589e-18]
+    );
+    let f = compiled(&[&x], &T::log(1.0 + &x));
+    assert_eq!(
+        f.call(&[array![1e-20].into()]).unwrap()[0].to_f64_vec(),
+        vec![1e-20]
+    );
+    let f = compiled(&[&x], &(T::exp(&x) - 1.0));
+    assert_eq!(
+        f.call(&[array![1e-20].into()]).unwrap()[0].to_f64_vec(),
+        vec![1e-20]
+    );
 }

@@ -288,6 +288,13 @@ impl NnetOp {
                 ]
             }
             ConfusionMatrix => vec![Disconnected, Disconnected],
+            CrossentropySoftmaxDense => {
+                // nll_i = −Σ_j Y_ij x_ij + (Σ_j Y_ij)·lse_i: d/dx = g·(rowsum(Y)·softmax(x) − Y), d/dY = −g·log_softmax(x).
+                let (xx, y, g) = (&x[0], &x[1], g().dimshuffle(&[Some(0), None]));
+                let sm = apply1(Op::Nnet(Softmax { axis: Some(1) }), vec![xx.clone()]);
+                let lsm = apply1(Op::Nnet(LogSoftmax { axis: Some(1) }), vec![xx.clone()]);
+                vec![Grad(&g * (T::sum(y, 1, true) * sm - y)), Grad(-(&g * lsm))]
+            }
         }
     }
 }

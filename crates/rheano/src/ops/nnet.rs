@@ -28,6 +28,9 @@ pub enum NnetOp {
     CrossentropySoftmaxArgmax1HotWithBias,
     /// (dy, sm, labels) → dy_i·(sm[i] − onehot(label_i)).
     CrossentropySoftmax1HotWithBiasDx,
+    /// (x, Y) → −Σ_j Y[i, j]·log_softmax(x)[i, j] per row: crossentropy of a softmax against
+    /// one-hot or soft target rows, in one pass (built by a stabilising rewrite).
+    CrossentropySoftmaxDense,
     /// A constant first column prepended to a matrix.
     PrependScalarConstant(f64),
     /// (val scalar, mat) → a first column `val` prepended to `mat`.
@@ -185,6 +188,19 @@ impl NnetOp {
                 )?;
                 Ok(vec![sm.with_dtype(sm.dtype.upcast(dy.dtype))])
             }
+            CrossentropySoftmaxDense => {
+                let (x, y) = (inputs[0], inputs[1]);
+                need(
+                    float2(x) && y.ndim() == 2 && y.dtype.is_float(),
+                    self,
+                    type_err,
+                    format!("expected two float matrices, got {x} and {y}"),
+                )?;
+                Ok(vec![TensorType::new(
+                    x.dtype.upcast(y.dtype),
+                    vec![x.broadcastable[0] && y.broadcastable[0]],
+                )])
+            }
             PrependScalarConstant(_) => {
                 let m = inputs[0];
                 need(
@@ -332,6 +348,30 @@ impl NnetOp {
                         row[labels[i]] -= d;
                     }
                     F::wrap(out.into_dyn())
+                })]
+            }
+            CrossentropySoftmaxDense => {
+                let (x, y) = (inputs[0], inputs[1]);
+                if x.shape() != y.shape() {
+                    return Err(Error::value(
+                        name,
+                        format!(
+                            "x and the targets must have the same shape, got {:?} and {:?}",
+                            x.shape(),
+                            y.shape()
+                        ),
+                    ));
+                }
+                vec![float_op!(out_dt, F => {
+                    let lsm = softmax_axis(&x.to_array::<F>(), 1, true);
+                    let yv = y.to_array::<F>();
+                    let mut out = Vec::with_capacity(x.shape()[0]);
+                    for (l, t) in lsm.lanes(Axis(1)).into_iter().zip(yv.lanes(Axis(1))) {
+                        // Zero targets contribute nothing, even where log_softmax is −inf.
+                        let s: f64 = l.iter().zip(t.iter()).filter(|(_, &t)| t.to_f64() != 0.0).map(|(&a, &t)| a.to_f64() * t.to_f64()).sum();
+                        out.push(F::c(-s));
+                    }
+                    F::wrap(ArrayD::from_shape_vec(IxDyn(&[out.len()]), out).expect("shape"))
                 })]
             }
             PrependScalarConstant(v) => vec![prepend(inputs[0], &Value::from(*v), out_dt)],
@@ -577,6 +617,7 @@ impl fmt::Display for NnetOp {
                 crate::printing::numpy_fmt::py_float_repr(*v, false)
             ),
             PrependScalar => f.write_str("Prepend_scalar_to_each_row"),
+            CrossentropySoftmaxDense => f.write_str("CrossentropySoftmaxDense"),
             ConfusionMatrix => f.write_str("confusion_matrix"),
         }
     }
