@@ -25,10 +25,62 @@ pub fn infer(inputs: &[&TensorType]) -> Result<TensorType> {
 
 pub fn perform(a: &Value, b: &Value, out: &TensorType) -> Result<Value> {
     match out.dtype {
+        DType::Float64 if a.ndim() <= 2 && b.ndim() <= 2 => dot_gemm::<f64>(a, b),
+        DType::Float32 if a.ndim() <= 2 && b.ndim() <= 2 => dot_gemm::<f32>(a, b),
         DType::Float64 => dot_in::<f64>(a, b),
         DType::Float32 => dot_in::<f32>(a, b),
         _ => Ok(dot_in::<i64>(a, b)?.cast(out.dtype)),
     }
+}
+
+/// Ranks ≤ 2 in float: the `gemm` crate (packed, vectorised, parallel with rayon above a size
+/// threshold), reading both operands in place when they are in row-major order.
+fn dot_gemm<F: Element + LinalgScalar + num_traits::Zero + num_traits::One>(a: &Value, b: &Value) -> Result<Value> {
+    let (sa, sb) = (a.shape().to_vec(), b.shape().to_vec());
+    let (m, k) = if sa.len() == 2 { (sa[0], sa[1]) } else { (1, sa[0]) };
+    let (kb, n) = if sb.len() == 2 { (sb[0], sb[1]) } else { (sb[0], 1) };
+    if k != kb {
+        return Err(Error::value(
+            "dot",
+            format!("Incompatible shapes for dot: a.shape={sa:?}, b.shape={sb:?} (inner dimensions {k} and {kb} differ)"),
+        ));
+    }
+    let aa = a.to_array::<F>();
+    let ba = b.to_array::<F>();
+    let a_std = aa.as_standard_layout();
+    let b_std = ba.as_standard_layout();
+    let a_s = a_std.as_slice().expect("standard layout");
+    let b_s = b_std.as_slice().expect("standard layout");
+    let mut out = vec![F::zero(); m * n];
+    if k > 0 && m > 0 && n > 0 {
+        let work = m * n * k;
+        let par = if work >= 1 << 18 && rayon::current_num_threads() > 1 {
+            gemm::Parallelism::Rayon(rayon::current_num_threads())
+        } else {
+            gemm::Parallelism::None
+        };
+        // SAFETY: the pointers cover m×k, k×n and m×n row-major buffers that live for the call;
+        // `out` does not alias the inputs.
+        unsafe {
+            gemm::gemm(
+                m, n, k,
+                out.as_mut_ptr(), 1, n as isize, false,
+                a_s.as_ptr(), 1, k as isize,
+                b_s.as_ptr(), 1, n as isize,
+                F::zero(), F::one(),
+                false, false, false,
+                par,
+            );
+        }
+    }
+    let mut shape: Vec<usize> = Vec::new();
+    if sa.len() == 2 {
+        shape.push(m);
+    }
+    if sb.len() == 2 {
+        shape.push(n);
+    }
+    Ok(F::wrap(ArrayD::from_shape_vec(IxDyn(&shape), out).expect("shape")))
 }
 
 /// Out shape and the 2-D problem (m × k)·(k × n) that computes it.
