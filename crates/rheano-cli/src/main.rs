@@ -5,10 +5,12 @@
 //! - `rheano sigmoids`: draws sigmoid, ultra_fast_sigmoid and hard_sigmoid and their errors.
 //! - `rheano accuracy [N]`: the accuracy (ULP) and speed tables of the nnet activations.
 //! - `rheano compile-time`: W6, graph to callable function for the autoencoder training step.
+//! - `rheano bench [data DIR] [json FILE] [quick]`: W1–W5, W7 on rheano (data from bench/peers.py).
 //!
 //! Options: `--epochs N`, `--batch N`, `--lr X`, `--out DIR` (where PNGs go; default `rheano-out`).
 
 mod accuracy;
+mod bench;
 mod compile_time;
 mod data;
 mod plots;
@@ -17,6 +19,11 @@ mod train;
 fn usage() -> ! {
     eprintln!("usage: rheano [train|autoencoder|sigmoids|compile-time|accuracy [N]] [--epochs N] [--batch N] [--lr X] [--out DIR]");
     std::process::exit(2);
+}
+
+/// The thread count rheano's kernels use (RAYON_NUM_THREADS, else all cores).
+fn rayon_threads() -> usize {
+    std::env::var("RAYON_NUM_THREADS").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
 }
 
 fn main() {
@@ -61,6 +68,11 @@ fn main() {
         }
         "sigmoids" => train::sigmoids(&settings.out_dir),
         "compile-time" => compile_time::run(),
+        "bench" => {
+            let get = |flag: &str, default: &str| positional.iter().position(|p| p == flag).and_then(|i| positional.get(i + 1).cloned()).unwrap_or_else(|| default.to_string());
+            let threads = rayon_threads();
+            bench::run(&get("data", "bench/data"), &get("json", &format!("bench/results/rheano-{threads}.json")), threads, positional.iter().any(|p| p == "quick"))
+        }
         "accuracy" => {
             let n = positional
                 .get(1)

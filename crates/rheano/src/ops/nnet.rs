@@ -469,7 +469,25 @@ fn add_bias<F: Real>(x: &Value, b: &Value) -> ArrayD<F> {
 
 /// Softmax (or log-softmax) over `axis`, each lane shifted by its max; sums in f64.
 pub fn softmax_axis<F: Real>(x: &ArrayD<F>, axis: usize, log: bool) -> ArrayD<F> {
-    let mut out = x.to_owned();
+    let mut out = x.as_standard_layout().into_owned();
+    // Rows of the last axis are contiguous: process them in parallel.
+    if axis + 1 == x.ndim() && out.len() >= 1 << 15 {
+        use rayon::prelude::*;
+        let n = x.shape()[axis].max(1);
+        let s = out.as_slice_mut().expect("standard layout");
+        s.par_chunks_mut(n).for_each(|row| {
+            let (m, arg) = lane_max(row.iter().copied());
+            let (s, ls) = sum_exp(row.iter().copied(), m, arg);
+            let m = m.to_f64();
+            if log {
+                row.iter_mut().for_each(|v| *v = F::c((v.to_f64() - m) - ls));
+            } else {
+                let inv = 1.0 / s;
+                row.iter_mut().for_each(|v| *v = F::c(exp_diff(v.to_f64(), m) * inv));
+            }
+        });
+        return out;
+    }
     for mut lane in out.lanes_mut(Axis(axis)) {
         let (m, arg) = lane_max(lane.iter().copied());
         let (s, ls) = sum_exp(lane.iter().copied(), m, arg);

@@ -75,6 +75,11 @@ impl Reduce {
 
     pub fn perform(&self, x: &Value, out: &TensorType) -> Result<Value> {
         let axes = self.axes(x.ndim());
+        if self.kind == ReduceKind::Sum {
+            if let Some(v) = sum_trailing(x, &axes, out) {
+                return Ok(v);
+            }
+        }
         let (lanes, outer_shape) = lanes_of(x, &axes);
         match self.kind {
             ReduceKind::Sum | ReduceKind::Prod => {
@@ -247,6 +252,67 @@ fn reduce_lanes<T: Copy, R>(a: &ArrayD<T>, f: impl Fn(&[T]) -> R) -> ndarray::Ar
         .into_iter()
         .map(|l| f(l.as_slice().expect("standard layout")))
         .collect()
+}
+
+/// Float sums over trailing axes of a row-major array, read in place: each output element sums
+/// one contiguous lane (pairwise, in float64), lanes or chunks of one long lane in parallel.
+fn sum_trailing(x: &Value, axes: &[usize], out: &TensorType) -> Option<Value> {
+    let nd = x.ndim();
+    let k = axes.len();
+    if !x.dtype().is_float() || k == 0 || axes.iter().enumerate().any(|(i, &a)| a != nd - k + i) {
+        return None;
+    }
+    let outer_shape: Vec<usize> = x.shape()[..nd - k].to_vec();
+    let inner: usize = x.shape()[nd - k..].iter().product();
+    fn go<T: Element>(a: &ndarray::ArrayD<T>, inner: usize) -> Option<Vec<f64>> {
+        use rayon::prelude::*;
+        let s = a.as_slice()?;
+        if inner == 0 {
+            return Some(vec![0.0; s.len().checked_div(inner).unwrap_or(0)]);
+        }
+        let lane_sum = |l: &[T]| -> f64 {
+            if l.len() >= 1 << 16 {
+                l.par_chunks(1 << 14).map(pairwise_sum_of).collect::<Vec<f64>>().iter().sum()
+            } else {
+                pairwise_sum_of(l)
+            }
+        };
+        Some(if s.len() >= 1 << 16 && s.len() / inner > 1 {
+            s.par_chunks(inner).map(lane_sum).collect()
+        } else {
+            s.chunks(inner).map(lane_sum).collect()
+        })
+    }
+    let sums = match x {
+        Value::F64(a) => go(a, inner)?,
+        Value::F32(a) => go(a, inner)?,
+        _ => return None,
+    };
+    let sums = if inner == 0 { vec![0.0; outer_shape.iter().product()] } else { sums };
+    let arr = ndarray::ArrayD::from_shape_vec(IxDyn(&outer_shape), sums).ok()?;
+    Some(Value::from(arr).cast(out.dtype))
+}
+
+/// Pairwise sum of any element type, accumulated in float64.
+fn pairwise_sum_of<T: Element>(v: &[T]) -> f64 {
+    if v.len() <= 128 {
+        let mut acc = [0.0f64; 8];
+        let chunks = v.chunks_exact(8);
+        let rest = chunks.remainder();
+        for c in chunks {
+            for k in 0..8 {
+                acc[k] += c[k].to_f64();
+            }
+        }
+        let mut s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        for &x in rest {
+            s += x.to_f64();
+        }
+        s
+    } else {
+        let mid = (v.len() / 2) & !7;
+        pairwise_sum_of(&v[..mid]) + pairwise_sum_of(&v[mid..])
+    }
 }
 
 /// Pairwise summation: error O(log n · ε) instead of O(n · ε).
