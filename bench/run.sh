@@ -15,8 +15,8 @@ rm -f bench/results/*.json
 for N in 1 2; do
   CPUS=0; [ "$N" = 2 ] && CPUS=0,1
   XLA=""; [ "$N" = 1 ] && XLA="--xla_cpu_multi_thread_eigen=false"
-  env OMP_NUM_THREADS=$N OPENBLAS_NUM_THREADS=$N MKL_NUM_THREADS=$N NUMBA_NUM_THREADS=$N \
-      XLA_FLAGS="$XLA" -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
+      OMP_NUM_THREADS=$N OPENBLAS_NUM_THREADS=$N MKL_NUM_THREADS=$N NUMBA_NUM_THREADS=$N XLA_FLAGS="$XLA" \
       taskset -c $CPUS bench/.venvs/peers/bin/python bench/peers.py --threads $N --out bench/results/peers-$N.json ${QUICK:+--quick}
   RAYON_NUM_THREADS=$N taskset -c $CPUS target/release/rheano bench data bench/data json bench/results/rheano-$N.json ${QUICK:+quick}
 done

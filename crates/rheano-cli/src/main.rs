@@ -23,7 +23,14 @@ fn usage() -> ! {
 
 /// The thread count rheano's kernels use (RAYON_NUM_THREADS, else all cores).
 fn rayon_threads() -> usize {
-    std::env::var("RAYON_NUM_THREADS").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+    std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        })
 }
 
 fn main() {
@@ -69,9 +76,20 @@ fn main() {
         "sigmoids" => train::sigmoids(&settings.out_dir),
         "compile-time" => compile_time::run(),
         "bench" => {
-            let get = |flag: &str, default: &str| positional.iter().position(|p| p == flag).and_then(|i| positional.get(i + 1).cloned()).unwrap_or_else(|| default.to_string());
+            let get = |flag: &str, default: &str| {
+                positional
+                    .iter()
+                    .position(|p| p == flag)
+                    .and_then(|i| positional.get(i + 1).cloned())
+                    .unwrap_or_else(|| default.to_string())
+            };
             let threads = rayon_threads();
-            bench::run(&get("data", "bench/data"), &get("json", &format!("bench/results/rheano-{threads}.json")), threads, positional.iter().any(|p| p == "quick"))
+            bench::run(
+                &get("data", "bench/data"),
+                &get("json", &format!("bench/results/rheano-{threads}.json")),
+                threads,
+                positional.iter().any(|p| p == "quick"),
+            )
         }
         "accuracy" => {
             let n = positional

@@ -110,6 +110,12 @@ pub fn phases(cfg: &RewriteConfig) -> Vec<Phase> {
         ],
     };
     let mut specialize = Vec::new();
+    if fast_run {
+        specialize.push(Rewrite {
+            name: "local_dot22",
+            apply: local_dot22,
+        });
+    }
     for name in &cfg.including {
         match name.as_str() {
             "local_ultra_fast_sigmoid" => specialize.push(Rewrite {
@@ -886,5 +892,38 @@ fn crossentropy_softmax_dense(v: &Var) -> Option<Var> {
     Some(crate::graph::apply1(
         Op::Nnet(NnetOp::CrossentropySoftmaxDense),
         vec![x.clone(), y.clone()],
+    ))
+}
+
+/// dot of matrices → Dot22, reading transposed operands (`W.T`) in place instead of copying.
+fn local_dot22(v: &Var) -> Option<Var> {
+    if v.op()? != &Op::Dot {
+        return None;
+    }
+    let (a, b) = (&v.owner_inputs()[0], &v.owner_inputs()[1]);
+    if a.ndim() != 2
+        || b.ndim() != 2
+        || !v.dtype().is_float()
+        || a.dtype() != v.dtype()
+        || b.dtype() != v.dtype()
+    {
+        return None;
+    }
+    let untranspose = |x: &Var| -> (Var, bool) {
+        match x.op() {
+            Some(Op::DimShuffle(d)) if d.new_order == vec![Some(1), Some(0)] => {
+                (x.owner_inputs()[0].clone(), true)
+            }
+            _ => (x.clone(), false),
+        }
+    };
+    let (a0, ta) = untranspose(a);
+    let (b0, tb) = untranspose(b);
+    Some(crate::graph::apply1(
+        Op::Dot22 {
+            trans_a: ta,
+            trans_b: tb,
+        },
+        vec![a0, b0],
     ))
 }

@@ -35,10 +35,21 @@ pub fn perform(a: &Value, b: &Value, out: &TensorType) -> Result<Value> {
 
 /// Ranks ≤ 2 in float: the `gemm` crate (packed, vectorised, parallel with rayon above a size
 /// threshold), reading both operands in place when they are in row-major order.
-fn dot_gemm<F: Element + LinalgScalar + num_traits::Zero + num_traits::One>(a: &Value, b: &Value) -> Result<Value> {
+fn dot_gemm<F: Element + LinalgScalar + num_traits::Zero + num_traits::One>(
+    a: &Value,
+    b: &Value,
+) -> Result<Value> {
     let (sa, sb) = (a.shape().to_vec(), b.shape().to_vec());
-    let (m, k) = if sa.len() == 2 { (sa[0], sa[1]) } else { (1, sa[0]) };
-    let (kb, n) = if sb.len() == 2 { (sb[0], sb[1]) } else { (sb[0], 1) };
+    let (m, k) = if sa.len() == 2 {
+        (sa[0], sa[1])
+    } else {
+        (1, sa[0])
+    };
+    let (kb, n) = if sb.len() == 2 {
+        (sb[0], sb[1])
+    } else {
+        (sb[0], 1)
+    };
     if k != kb {
         return Err(Error::value(
             "dot",
@@ -63,12 +74,24 @@ fn dot_gemm<F: Element + LinalgScalar + num_traits::Zero + num_traits::One>(a: &
         // `out` does not alias the inputs.
         unsafe {
             gemm::gemm(
-                m, n, k,
-                out.as_mut_ptr(), 1, n as isize, false,
-                a_s.as_ptr(), 1, k as isize,
-                b_s.as_ptr(), 1, n as isize,
-                F::zero(), F::one(),
-                false, false, false,
+                m,
+                n,
+                k,
+                out.as_mut_ptr(),
+                1,
+                n as isize,
+                false,
+                a_s.as_ptr(),
+                1,
+                k as isize,
+                b_s.as_ptr(),
+                1,
+                n as isize,
+                F::zero(),
+                F::one(),
+                false,
+                false,
+                false,
                 par,
             );
         }
@@ -80,7 +103,9 @@ fn dot_gemm<F: Element + LinalgScalar + num_traits::Zero + num_traits::One>(a: &
     if sb.len() == 2 {
         shape.push(n);
     }
-    Ok(F::wrap(ArrayD::from_shape_vec(IxDyn(&shape), out).expect("shape")))
+    Ok(F::wrap(
+        ArrayD::from_shape_vec(IxDyn(&shape), out).expect("shape"),
+    ))
 }
 
 /// Out shape and the 2-D problem (m × k)·(k × n) that computes it.
@@ -133,5 +158,101 @@ fn dot_in<T: Element + LinalgScalar>(a: &Value, b: &Value) -> Result<Value> {
     let flat: Vec<T> = r.iter().copied().collect();
     Ok(T::wrap(
         ArrayD::from_shape_vec(IxDyn(&full), flat).expect("shape"),
+    ))
+}
+
+/// (m × k)·(k × n) where either operand may be stored transposed.
+pub fn infer_dot22(ta: bool, tb: bool, inputs: &[&TensorType]) -> Result<TensorType> {
+    let (a, b) = (inputs[0], inputs[1]);
+    if a.ndim() != 2
+        || b.ndim() != 2
+        || !a.dtype.is_float()
+        || !b.dtype.is_float()
+        || a.dtype != b.dtype
+    {
+        return Err(Error::ty(
+            "Dot22",
+            format!("expects two float matrices of one dtype, got {a} and {b}"),
+        ));
+    }
+    let rows = if ta {
+        a.broadcastable[1]
+    } else {
+        a.broadcastable[0]
+    };
+    let cols = if tb {
+        b.broadcastable[0]
+    } else {
+        b.broadcastable[1]
+    };
+    Ok(TensorType::new(a.dtype, vec![rows, cols]))
+}
+
+pub fn perform_dot22(ta: bool, tb: bool, a: &Value, b: &Value, out: &TensorType) -> Result<Value> {
+    match out.dtype {
+        DType::Float64 => dot22::<f64>(ta, tb, a, b),
+        _ => dot22::<f32>(ta, tb, a, b),
+    }
+}
+
+fn dot22<F: Element + num_traits::Zero + num_traits::One>(
+    ta: bool,
+    tb: bool,
+    a: &Value,
+    b: &Value,
+) -> Result<Value> {
+    let (sa, sb) = (a.shape(), b.shape());
+    let (m, k) = if ta { (sa[1], sa[0]) } else { (sa[0], sa[1]) };
+    let (kb, n) = if tb { (sb[1], sb[0]) } else { (sb[0], sb[1]) };
+    if k != kb {
+        return Err(Error::value(
+            "dot",
+            format!("Incompatible shapes for dot: {m}×{k} and {kb}×{n}"),
+        ));
+    }
+    let aa = a.to_array::<F>();
+    let ba = b.to_array::<F>();
+    let a_std = aa.as_standard_layout();
+    let b_std = ba.as_standard_layout();
+    let a_s = a_std.as_slice().expect("standard layout");
+    let b_s = b_std.as_slice().expect("standard layout");
+    // Strides (row, column) of the logical operands over the stored row-major buffers.
+    let (a_rs, a_cs) = if ta { (1, m as isize) } else { (k as isize, 1) };
+    let (b_rs, b_cs) = if tb { (1, k as isize) } else { (n as isize, 1) };
+    let mut out = vec![F::zero(); m * n];
+    if k > 0 && m > 0 && n > 0 {
+        let par = if m * n * k >= 1 << 18 && rayon::current_num_threads() > 1 {
+            gemm::Parallelism::Rayon(rayon::current_num_threads())
+        } else {
+            gemm::Parallelism::None
+        };
+        // SAFETY: the strides address only elements of the m×k, k×n and m×n buffers, which live
+        // for the call; `out` does not alias the inputs.
+        unsafe {
+            gemm::gemm(
+                m,
+                n,
+                k,
+                out.as_mut_ptr(),
+                1,
+                n as isize,
+                false,
+                a_s.as_ptr(),
+                a_cs,
+                a_rs,
+                b_s.as_ptr(),
+                b_cs,
+                b_rs,
+                F::zero(),
+                F::one(),
+                false,
+                false,
+                false,
+                par,
+            );
+        }
+    }
+    Ok(F::wrap(
+        ArrayD::from_shape_vec(IxDyn(&[m, n]), out).expect("shape"),
     ))
 }

@@ -172,7 +172,7 @@ impl Op {
                 r
             }
             Op::Nnet(n) => n.grad(x, outputs, g_out),
-            Op::Composite(_) => x
+            Op::Composite(_) | Op::Dot22 { .. } => x
                 .iter()
                 .map(|_| Undefined("fused Composite nodes exist only in compiled graphs; differentiate the graph before compiling".into()))
                 .collect(),

@@ -49,6 +49,12 @@ pub enum Op {
     /// `join(axis, *tensors)`; the axis is also the first input, a constant, for printing.
     Join(usize),
     Nnet(NnetOp),
+    /// Matrix product of two matrices read through optional transposes, without copying them
+    /// (built by a specialize rewrite from `dot` of transposed operands).
+    Dot22 {
+        trans_a: bool,
+        trans_b: bool,
+    },
     /// A fused elementwise program (built by the fusion rewrite, after differentiation).
     Composite(composite::Composite),
 }
@@ -99,6 +105,9 @@ impl Op {
             Op::Join(axis) => shape::infer_join(*axis, inputs).map(|t| vec![t]),
             Op::Nnet(n) => n.infer(inputs),
             Op::Composite(c) => c.infer(inputs).map(|t| vec![t]),
+            Op::Dot22 { trans_a, trans_b } => {
+                dot::infer_dot22(*trans_a, *trans_b, inputs).map(|t| vec![t])
+            }
         }
     }
 
@@ -123,6 +132,13 @@ impl Op {
             Op::Join(axis) => one(shape::perform_join(*axis, inputs, &types.outputs[0])),
             Op::Nnet(n) => n.perform(types, inputs),
             Op::Composite(c) => one(c.perform(types, inputs)),
+            Op::Dot22 { trans_a, trans_b } => one(dot::perform_dot22(
+                *trans_a,
+                *trans_b,
+                inputs[0],
+                inputs[1],
+                &types.outputs[0],
+            )),
         }
     }
 }
@@ -157,6 +173,12 @@ impl fmt::Display for Op {
             Op::Join(_) => f.write_str("Join"),
             Op::Nnet(n) => write!(f, "{n}"),
             Op::Composite(c) => write!(f, "{c}"),
+            Op::Dot22 { trans_a, trans_b } => write!(
+                f,
+                "Dot22{{{}{}}}",
+                if *trans_a { "T" } else { "N" },
+                if *trans_b { "T" } else { "N" }
+            ),
         }
     }
 }

@@ -480,10 +480,12 @@ pub fn softmax_axis<F: Real>(x: &ArrayD<F>, axis: usize, log: bool) -> ArrayD<F>
             let (s, ls) = sum_exp(row.iter().copied(), m, arg);
             let m = m.to_f64();
             if log {
-                row.iter_mut().for_each(|v| *v = F::c((v.to_f64() - m) - ls));
+                row.iter_mut()
+                    .for_each(|v| *v = F::c((v.to_f64() - m) - ls));
             } else {
                 let inv = 1.0 / s;
-                row.iter_mut().for_each(|v| *v = F::c(exp_diff(v.to_f64(), m) * inv));
+                row.iter_mut()
+                    .for_each(|v| *v = F::c(exp_diff(v.to_f64(), m) * inv));
             }
         });
         return out;
@@ -548,7 +550,11 @@ pub fn exp_diff(a: f64, b: f64) -> f64 {
     let a1 = s + b;
     let b1 = s - a1;
     let err = (a - a1) - (b + b1);
-    let e = s.exp();
+    let e = if s.abs() <= 708.0 {
+        crate::math::exp_core(s)
+    } else {
+        s.exp()
+    };
     e + e * err
 }
 

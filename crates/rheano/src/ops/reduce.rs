@@ -272,7 +272,11 @@ fn sum_trailing(x: &Value, axes: &[usize], out: &TensorType) -> Option<Value> {
         }
         let lane_sum = |l: &[T]| -> f64 {
             if l.len() >= 1 << 16 {
-                l.par_chunks(1 << 14).map(pairwise_sum_of).collect::<Vec<f64>>().iter().sum()
+                l.par_chunks(1 << 14)
+                    .map(pairwise_sum_of)
+                    .collect::<Vec<f64>>()
+                    .iter()
+                    .sum()
             } else {
                 pairwise_sum_of(l)
             }
@@ -288,7 +292,11 @@ fn sum_trailing(x: &Value, axes: &[usize], out: &TensorType) -> Option<Value> {
         Value::F32(a) => go(a, inner)?,
         _ => return None,
     };
-    let sums = if inner == 0 { vec![0.0; outer_shape.iter().product()] } else { sums };
+    let sums = if inner == 0 {
+        vec![0.0; outer_shape.iter().product()]
+    } else {
+        sums
+    };
     let arr = ndarray::ArrayD::from_shape_vec(IxDyn(&outer_shape), sums).ok()?;
     Some(Value::from(arr).cast(out.dtype))
 }
@@ -304,7 +312,8 @@ fn pairwise_sum_of<T: Element>(v: &[T]) -> f64 {
                 acc[k] += c[k].to_f64();
             }
         }
-        let mut s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        let mut s =
+            ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         for &x in rest {
             s += x.to_f64();
         }

@@ -161,7 +161,7 @@ pub fn block_fn<F: Real>(op: ScalarOp) -> Option<BlockFn<F>> {
         } else {
             a
         }),
-        Exp => unary!(|a: F| a.exp()),
+        Exp => exp_block::<F>,
         Log => unary!(|a: F| a.ln()),
         Log1p => unary!(|a: F| a.ln_1p()),
         Expm1 => unary!(|a: F| a.exp_m1()),
@@ -171,7 +171,7 @@ pub fn block_fn<F: Real>(op: ScalarOp) -> Option<BlockFn<F>> {
         Sin => unary!(|a: F| a.sin()),
         Cos => unary!(|a: F| a.cos()),
         Inv => unary!(|a: F| a.recip()),
-        Sigmoid => unary!(F::sigmoid),
+        Sigmoid => sigmoid_block::<F>,
         Softplus => unary!(F::softplus),
         UltraFastSigmoid => unary!(F::ultra_fast_sigmoid),
         Softsign => unary!(F::softsign),
@@ -186,6 +186,48 @@ pub fn block_fn<F: Real>(op: ScalarOp) -> Option<BlockFn<F>> {
             return None
         }
     })
+}
+
+/// e^x over a block: the vectorised core when every value is in range, else libm per element.
+fn exp_block<F: Real>(out: &mut [F], a: &[&[F]]) {
+    let mut buf = [0.0f64; BLOCK];
+    let n = out.len();
+    if n <= BLOCK {
+        for (b, &x) in buf.iter_mut().zip(a[0]) {
+            *b = x.to_f64();
+        }
+        if crate::math::exp_core_ok(&buf[..n]) {
+            for (o, &x) in out.iter_mut().zip(&buf[..n]) {
+                *o = F::c(crate::math::exp_core(x));
+            }
+            return;
+        }
+    }
+    for (o, &x) in out.iter_mut().zip(a[0]) {
+        *o = x.exp();
+    }
+}
+
+/// σ(x) over a block: (x ≥ 0 ? 1 : e)/(1 + e) with e = e^−|x|, branch-free when in range.
+fn sigmoid_block<F: Real>(out: &mut [F], a: &[&[F]]) {
+    let mut buf = [0.0f64; BLOCK];
+    let n = out.len();
+    if n <= BLOCK {
+        for (b, &x) in buf.iter_mut().zip(a[0]) {
+            *b = x.to_f64();
+        }
+        if crate::math::exp_core_ok(&buf[..n]) {
+            for (o, &x) in out.iter_mut().zip(&buf[..n]) {
+                let e = crate::math::exp_core(-x.abs());
+                let num = if x >= 0.0 { 1.0 } else { e };
+                *o = F::c(num / (1.0 + e));
+            }
+            return;
+        }
+    }
+    for (o, &x) in out.iter_mut().zip(a[0]) {
+        *o = F::sigmoid(x);
+    }
 }
 
 /// Runs `kernel` over blocks of the output, in parallel for large outputs.
