@@ -344,6 +344,10 @@ fn stabilize_rewrites() -> Vec<Rewrite> {
             apply: local_logsoftmax,
         },
         Rewrite {
+            name: "local_logsoftmax_lift",
+            apply: logsoftmax_through_structure,
+        },
+        Rewrite {
             name: "local_log_softmax_from_logsumexp",
             apply: log_softmax_from_logsumexp,
         },
@@ -926,4 +930,30 @@ fn local_dot22(v: &Var) -> Option<Var> {
         },
         vec![a0, b0],
     ))
+}
+
+/// log(f(softmax(x), ...)) → f(log_softmax(x), ...) for structural f (indexing, dimshuffle,
+/// reshape): Theano missed these, so `log(softmax(x)[arange(n), y])` and reshaped or transposed
+/// softmax outputs stayed unstable (a user ask). The structural op only moves values.
+fn logsoftmax_through_structure(v: &Var) -> Option<Var> {
+    let s = &is(v, ScalarOp::Log)?[0];
+    let (node, index) = s.owner()?;
+    let structural = matches!(
+        node.op,
+        Op::Subtensor(_) | Op::AdvancedSubtensor1 | Op::AdvancedSubtensor | Op::DimShuffle(_) | Op::Reshape(_)
+    );
+    if !structural || node.n_outputs() != 1 || index != 0 {
+        return None;
+    }
+    let inner = &node.inputs[0];
+    let lsm = match inner.op()? {
+        Op::Nnet(NnetOp::Softmax { axis }) => crate::graph::apply1(
+            Op::Nnet(NnetOp::LogSoftmax { axis: *axis }),
+            vec![inner.owner_inputs()[0].clone()],
+        ),
+        _ => return None,
+    };
+    let mut inputs = node.inputs.clone();
+    inputs[0] = lsm;
+    Some(crate::graph::apply1(node.op.clone(), inputs))
 }

@@ -470,24 +470,17 @@ fn add_bias<F: Real>(x: &Value, b: &Value) -> ArrayD<F> {
 /// Softmax (or log-softmax) over `axis`, each lane shifted by its max; sums in f64.
 pub fn softmax_axis<F: Real>(x: &ArrayD<F>, axis: usize, log: bool) -> ArrayD<F> {
     let mut out = x.as_standard_layout().into_owned();
-    // Rows of the last axis are contiguous: process them in parallel.
-    if axis + 1 == x.ndim() && out.len() >= 1 << 15 {
+    // Rows of the last axis are contiguous: one row kernel, in parallel for large inputs.
+    if axis + 1 == x.ndim() {
         use rayon::prelude::*;
         let n = x.shape()[axis].max(1);
+        let big = out.len() >= 1 << 15;
         let s = out.as_slice_mut().expect("standard layout");
-        s.par_chunks_mut(n).for_each(|row| {
-            let (m, arg) = lane_max(row.iter().copied());
-            let (s, ls) = sum_exp(row.iter().copied(), m, arg);
-            let m = m.to_f64();
-            if log {
-                row.iter_mut()
-                    .for_each(|v| *v = F::c((v.to_f64() - m) - ls));
-            } else {
-                let inv = 1.0 / s;
-                row.iter_mut()
-                    .for_each(|v| *v = F::c(exp_diff(v.to_f64(), m) * inv));
-            }
-        });
+        if big {
+            s.par_chunks_mut(n).for_each(|row| softmax_row(row, log));
+        } else {
+            s.chunks_mut(n).for_each(|row| softmax_row(row, log));
+        }
         return out;
     }
     for mut lane in out.lanes_mut(Axis(axis)) {
@@ -501,6 +494,52 @@ pub fn softmax_axis<F: Real>(x: &ArrayD<F>, axis: usize, log: bool) -> ArrayD<F>
         }
     }
     out
+}
+
+/// Softmax (or log-softmax) of one contiguous row in place: e^(x − max) is computed once per
+/// element, with the subtraction's rounding error folded back in (TwoSum) and a vectorised exp
+/// when the row is in range; log-softmax uses log1p of the other terms for the max element.
+fn softmax_row<F: Real>(row: &mut [F], log: bool) {
+    let (m, arg) = lane_max(row.iter().copied());
+    let mf = m.to_f64();
+    if !mf.is_finite() {
+        let (s, ls) = sum_exp(row.iter().copied(), m, arg);
+        for v in row.iter_mut() {
+            *v = if log { F::c((v.to_f64() - mf) - ls) } else { F::c(exp_diff(v.to_f64(), mf) / s) };
+        }
+        return;
+    }
+    let mut e = vec![0.0f64; row.len()];
+    let mut fast = true;
+    for (ej, &v) in e.iter_mut().zip(row.iter()) {
+        let d = v.to_f64() - mf;
+        fast &= d >= -708.0;
+        *ej = d;
+    }
+    let mut rest = 0.0f64;
+    for (j, (ej, &v)) in e.iter_mut().zip(row.iter()).enumerate() {
+        let a = v.to_f64();
+        let d = *ej;
+        let a1 = d + mf;
+        let b1 = d - a1;
+        let err = (a - a1) - (mf + b1);
+        let x = if fast { crate::math::exp_core(d) } else { d.exp() };
+        *ej = if err.is_finite() { x + x * err } else { x };
+        if j != arg {
+            rest += *ej;
+        }
+    }
+    if log {
+        let ls = rest.ln_1p();
+        for v in row.iter_mut() {
+            *v = F::c((v.to_f64() - mf) - ls);
+        }
+    } else {
+        let inv = 1.0 / (1.0 + rest);
+        for (v, &ej) in row.iter_mut().zip(&e) {
+            *v = F::c(ej * inv);
+        }
+    }
 }
 
 /// The max of a lane and its first index (NaN wins).
