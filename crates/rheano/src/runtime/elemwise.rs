@@ -172,7 +172,7 @@ pub fn block_fn<F: Real>(op: ScalarOp) -> Option<BlockFn<F>> {
         Cos => unary!(|a: F| a.cos()),
         Inv => unary!(|a: F| a.recip()),
         Sigmoid => sigmoid_block::<F>,
-        Softplus => unary!(F::softplus),
+        Softplus => softplus_block::<F>,
         UltraFastSigmoid => unary!(F::ultra_fast_sigmoid),
         Softsign => unary!(F::softsign),
         Relu => unary!(F::relu),
@@ -227,6 +227,28 @@ fn sigmoid_block<F: Real>(out: &mut [F], a: &[&[F]]) {
     }
     for (o, &x) in out.iter_mut().zip(a[0]) {
         *o = F::sigmoid(x);
+    }
+}
+
+/// softplus over a block: max(x, 0) + log1p(e^−|x|), vectorised when every value is in range.
+fn softplus_block<F: Real>(out: &mut [F], a: &[&[F]]) {
+    let mut buf = [0.0f64; BLOCK];
+    let n = out.len();
+    if n <= BLOCK {
+        for (b, &x) in buf.iter_mut().zip(a[0]) {
+            *b = x.to_f64();
+        }
+        if crate::math::exp_core_ok(&buf[..n]) {
+            for (o, &x) in out.iter_mut().zip(&buf[..n]) {
+                let e = crate::math::exp_core(-x.abs());
+                let pos = if x > 0.0 { x } else { 0.0 };
+                *o = F::c(pos + crate::math::log1p_core(e));
+            }
+            return;
+        }
+    }
+    for (o, &x) in out.iter_mut().zip(a[0]) {
+        *o = F::softplus(x);
     }
 }
 
