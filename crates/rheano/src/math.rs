@@ -36,7 +36,10 @@ pub trait Real: Float + Element {
 
     /// max(x, 0), NaN passes through.
     fn relu(x: Self) -> Self {
-        if x > Self::zero() || x.is_nan() {
+        // Non-short-circuit `|`: a select, not a branch (random signs would mispredict).
+        #[allow(clippy::eq_op)]
+        let keep = (x > Self::zero()) | (x != x);
+        if keep {
             x
         } else {
             Self::zero()
@@ -105,12 +108,12 @@ pub trait Real: Float + Element {
 
     /// clip(x, lo, hi) as Theano's scalar Clip: NaN passes through.
     fn clip(x: Self, lo: Self, hi: Self) -> Self {
-        if x < lo {
-            lo
-        } else if x > hi {
+        // Two selects (NaN fails both tests and passes through).
+        let y = if x < lo { lo } else { x };
+        if y > hi {
             hi
         } else {
-            x
+            y
         }
     }
 
@@ -337,7 +340,11 @@ mod tests {
         let mut worst = 0u64;
         let n = 200_000;
         for i in 0..=n {
-            for u in [i as f64 / n as f64, (i as f64 / n as f64).powi(8), 1e-300 * i as f64] {
+            for u in [
+                i as f64 / n as f64,
+                (i as f64 / n as f64).powi(8),
+                1e-300 * i as f64,
+            ] {
                 let (a, b) = (log1p_core(u), u.ln_1p());
                 worst = worst.max(a.to_bits().abs_diff(b.to_bits()));
             }

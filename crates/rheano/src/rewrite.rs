@@ -940,7 +940,11 @@ fn logsoftmax_through_structure(v: &Var) -> Option<Var> {
     let (node, index) = s.owner()?;
     let structural = matches!(
         node.op,
-        Op::Subtensor(_) | Op::AdvancedSubtensor1 | Op::AdvancedSubtensor | Op::DimShuffle(_) | Op::Reshape(_)
+        Op::Subtensor(_)
+            | Op::AdvancedSubtensor1
+            | Op::AdvancedSubtensor
+            | Op::DimShuffle(_)
+            | Op::Reshape(_)
     );
     if !structural || node.n_outputs() != 1 || index != 0 {
         return None;

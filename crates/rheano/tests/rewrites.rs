@@ -240,13 +240,31 @@ fn more_stabilisations() {
 fn log_softmax_is_found_through_indexing_and_reshapes() {
     let m = T::dmatrix("m");
     let y = T::lvector("y");
-    let picked = T::nnet::softmax(&m).get(&[T::Idx::array(&T::arange_to(T::shape(&y).at(0))), T::Idx::array(&y)]);
+    let picked = T::nnet::softmax(&m).get(&[
+        T::Idx::array(&T::arange_to(T::shape(&y).at(0))),
+        T::Idx::array(&y),
+    ]);
     let f = compiled(&[&m, &y], &(-T::log(&picked)).mean());
-    assert!(f.explain().contains("local_logsoftmax_lift"), "{}", f.explain());
-    let r = f.call(&[array![[0.0, 0.0, 1000.0]].into(), array![0i64].into()]).unwrap()[0].to_f64_vec();
+    assert!(
+        f.explain().contains("local_logsoftmax_lift"),
+        "{}",
+        f.explain()
+    );
+    let r = f
+        .call(&[array![[0.0, 0.0, 1000.0]].into(), array![0i64].into()])
+        .unwrap()[0]
+        .to_f64_vec();
     assert_eq!(r, vec![1000.0]);
-    let g = rheano::grad(&(-T::log(&picked)).mean(), &[&m]).unwrap().remove(0);
-    let r = g.eval(&[(&m, array![[0.0, 0.0, 1000.0]].into()), (&y, array![0i64].into())]).unwrap().to_f64_vec();
+    let g = rheano::grad(&(-T::log(&picked)).mean(), &[&m])
+        .unwrap()
+        .remove(0);
+    let r = g
+        .eval(&[
+            (&m, array![[0.0, 0.0, 1000.0]].into()),
+            (&y, array![0i64].into()),
+        ])
+        .unwrap()
+        .to_f64_vec();
     assert_eq!(r, vec![-1.0, 0.0, 1.0]);
     let t = T::nnet::softmax(&m).t();
     let f = compiled(&[&m], &T::log(&t));

@@ -469,20 +469,26 @@ fn add_bias<F: Real>(x: &Value, b: &Value) -> ArrayD<F> {
 
 /// Softmax (or log-softmax) over `axis`, each lane shifted by its max; sums in f64.
 pub fn softmax_axis<F: Real>(x: &ArrayD<F>, axis: usize, log: bool) -> ArrayD<F> {
-    let mut out = x.as_standard_layout().into_owned();
-    // Rows of the last axis are contiguous: one row kernel, in parallel for large inputs.
+    // Rows of the last axis are contiguous: one row kernel from the input into a fresh output,
+    // in parallel for large inputs.
     if axis + 1 == x.ndim() {
         use rayon::prelude::*;
+        let xs = x.as_standard_layout();
+        let src = xs.as_slice().expect("standard layout");
         let n = x.shape()[axis].max(1);
-        let big = out.len() >= 1 << 15;
-        let s = out.as_slice_mut().expect("standard layout");
-        if big {
-            s.par_chunks_mut(n).for_each(|row| softmax_row(row, log));
+        let mut buf = crate::runtime::elemwise::alloc_output::<F>(src.len());
+        if src.len() >= 1 << 15 {
+            buf.par_chunks_mut(n)
+                .zip(src.par_chunks(n))
+                .for_each(|(o, r)| softmax_row(r, o, log));
         } else {
-            s.chunks_mut(n).for_each(|row| softmax_row(row, log));
+            buf.chunks_mut(n)
+                .zip(src.chunks(n))
+                .for_each(|(o, r)| softmax_row(r, o, log));
         }
-        return out;
+        return ArrayD::from_shape_vec(x.raw_dim(), buf).expect("shape");
     }
+    let mut out = x.to_owned();
     for mut lane in out.lanes_mut(Axis(axis)) {
         let (m, arg) = lane_max(lane.iter().copied());
         let (s, ls) = sum_exp(lane.iter().copied(), m, arg);
@@ -499,45 +505,64 @@ pub fn softmax_axis<F: Real>(x: &ArrayD<F>, axis: usize, log: bool) -> ArrayD<F>
 /// Softmax (or log-softmax) of one contiguous row in place: e^(x − max) is computed once per
 /// element, with the subtraction's rounding error folded back in (TwoSum) and a vectorised exp
 /// when the row is in range; log-softmax uses log1p of the other terms for the max element.
-fn softmax_row<F: Real>(row: &mut [F], log: bool) {
+fn softmax_row<F: Real>(row: &[F], out: &mut [F], log: bool) {
     let (m, arg) = lane_max(row.iter().copied());
     let mf = m.to_f64();
     if !mf.is_finite() {
         let (s, ls) = sum_exp(row.iter().copied(), m, arg);
-        for v in row.iter_mut() {
-            *v = if log { F::c((v.to_f64() - mf) - ls) } else { F::c(exp_diff(v.to_f64(), mf) / s) };
+        for (o, &v) in out.iter_mut().zip(row) {
+            *o = if log {
+                F::c((v.to_f64() - mf) - ls)
+            } else {
+                F::c(exp_diff(v.to_f64(), mf) / s)
+            };
         }
         return;
     }
-    let mut e = vec![0.0f64; row.len()];
-    let mut fast = true;
-    for (ej, &v) in e.iter_mut().zip(row.iter()) {
-        let d = v.to_f64() - mf;
-        fast &= d >= -708.0;
-        *ej = d;
-    }
+    let fast = row
+        .iter()
+        .fold(true, |ok, &v| ok & (v.to_f64() - mf >= -708.0));
     let mut rest = 0.0f64;
-    for (j, (ej, &v)) in e.iter_mut().zip(row.iter()).enumerate() {
+    for (j, (o, &v)) in out.iter_mut().zip(row).enumerate() {
         let a = v.to_f64();
-        let d = *ej;
+        let d = a - mf;
         let a1 = d + mf;
         let b1 = d - a1;
         let err = (a - a1) - (mf + b1);
-        let x = if fast { crate::math::exp_core(d) } else { d.exp() };
-        *ej = if err.is_finite() { x + x * err } else { x };
+        let x = if fast {
+            crate::math::exp_core(d)
+        } else {
+            d.exp()
+        };
+        let e = if err.is_finite() { x + x * err } else { x };
         if j != arg {
-            rest += *ej;
+            rest += e;
+        }
+        if !log {
+            *o = F::c(e);
         }
     }
     if log {
         let ls = rest.ln_1p();
-        for v in row.iter_mut() {
-            *v = F::c((v.to_f64() - mf) - ls);
+        for (o, &v) in out.iter_mut().zip(row) {
+            *o = F::c((v.to_f64() - mf) - ls);
         }
     } else {
+        // Scale the stored exponentials (float32 rows round them once more: ≤ 1 extra ULP).
         let inv = 1.0 / (1.0 + rest);
-        for (v, &ej) in row.iter_mut().zip(&e) {
-            *v = F::c(ej * inv);
+        for (o, &v) in out.iter_mut().zip(row) {
+            *o = if F::DTYPE == crate::DType::Float64 {
+                F::c(o.to_f64() * inv)
+            } else {
+                let d = v.to_f64() - mf;
+                F::c(
+                    if fast {
+                        crate::math::exp_core(d)
+                    } else {
+                        d.exp()
+                    } * inv,
+                )
+            };
         }
     }
 }

@@ -252,9 +252,30 @@ fn softplus_block<F: Real>(out: &mut [F], a: &[&[F]]) {
     }
 }
 
+/// A zeroed output buffer of `n` elements. Large buffers are advised to use transparent huge
+/// pages first (as numpy does): a fresh 80 MB output then costs a few hundred page faults
+/// instead of twenty thousand, which on this kind of machine is most of an elementwise pass.
+pub fn alloc_output<F: Real>(n: usize) -> Vec<F> {
+    let mut v: Vec<F> = Vec::with_capacity(n);
+    let bytes = n * std::mem::size_of::<F>();
+    #[cfg(target_os = "linux")]
+    if bytes >= 4 << 20 {
+        const PAGE: usize = 4096;
+        let start = v.as_ptr() as usize;
+        let aligned = (start + PAGE - 1) & !(PAGE - 1);
+        let len = (start + bytes).saturating_sub(aligned) & !(PAGE - 1);
+        // SAFETY: madvise only gives the kernel a hint about pages inside our own allocation.
+        unsafe {
+            libc::madvise(aligned as *mut libc::c_void, len, libc::MADV_HUGEPAGE);
+        }
+    }
+    v.resize(n, F::zero());
+    v
+}
+
 /// Runs `kernel` over blocks of the output, in parallel for large outputs.
 pub fn run_blocks<F: Real>(n: usize, operands: &[Operand<F>], kernel: BlockFn<F>) -> Vec<F> {
-    let mut out = vec![F::zero(); n];
+    let mut out = alloc_output::<F>(n);
     let chunk = |(ci, out_chunk): (usize, &mut [F]), chunk_len: usize| {
         let mut bufs: Vec<Vec<F>> = (0..operands.len())
             .map(|_| vec![F::zero(); BLOCK])
@@ -293,7 +314,7 @@ pub fn run_program<F: Real>(
     kernels: &[BlockFn<F>],
 ) -> Vec<F> {
     let n_in = operands.len();
-    let mut out = vec![F::zero(); n];
+    let mut out = alloc_output::<F>(n);
     let chunk = |(ci, out_chunk): (usize, &mut [F]), chunk_len: usize| {
         let mut regs: Vec<Vec<F>> = (0..n_in + program.len())
             .map(|_| vec![F::zero(); BLOCK])
