@@ -519,7 +519,8 @@ impl PyFunction {
 }
 
 #[pyfunction]
-#[pyo3(signature = (inputs, outputs, updates, givens, on_unused_input, allow_input_downcast, mode))]
+#[pyo3(signature = (inputs, outputs, updates, givens, on_unused_input, allow_input_downcast, mode, including=vec![], excluding=vec![]))]
+#[allow(clippy::too_many_arguments)]
 fn compile(
     inputs: Vec<PyVar>,
     outputs: Vec<PyVar>,
@@ -528,6 +529,8 @@ fn compile(
     on_unused_input: &str,
     allow_input_downcast: bool,
     mode: &str,
+    including: Vec<String>,
+    excluding: Vec<String>,
 ) -> PyResult<PyFunction> {
     let opts = FunctionOptions {
         updates: updates.into_iter().map(|(a, b)| (a.v, b.v)).collect(),
@@ -553,6 +556,9 @@ fn compile(
                 )))
             }
         },
+        including,
+        excluding,
+        explain: false,
     };
     let i = vars(&inputs);
     let o = vars(&outputs);
@@ -600,6 +606,7 @@ fn grad(
 /// verify_grad with `fun` taking and returning `Var`s (the Python layer wraps them).
 #[pyfunction]
 #[pyo3(signature = (fun, pt, n_tests, eps, abs_tol, rel_tol, seed))]
+#[allow(clippy::too_many_arguments)]
 fn verify_grad(
     py: Python<'_>,
     fun: Py<PyAny>,

@@ -203,3 +203,13 @@ def test_floatx_config():
         theano.config.floatX = "float64"
     with pytest.raises(ValueError):
         theano.config.floatX = "int8"
+
+
+def test_modes_and_opt_in_rewrites():
+    x = T.dvector("x")
+    f = theano.function([x], T.nnet.sigmoid(x), mode=theano.Mode().including("local_ultra_fast_sigmoid"))
+    assert f([1.0]).tolist() == [0.75]
+    g = theano.function([x], T.log(T.nnet.sigmoid(x)), mode=theano.Mode(optimizer=None))
+    assert g([-800.0]).tolist() == [-np.inf]
+    h = theano.function([x], T.log(T.nnet.sigmoid(x)), mode="FAST_COMPILE")
+    assert h([-800.0]).tolist() == [-800.0]

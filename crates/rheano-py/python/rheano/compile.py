@@ -74,15 +74,19 @@ class In:
 class Mode:
     """theano.Mode: the optimizer decides which rewrites run (None: none)."""
 
-    def __init__(self, linker=None, optimizer="fast_run"):
+    def __init__(self, linker=None, optimizer="fast_run", including=(), excluding=()):
         self.linker = linker
         self.optimizer = optimizer
+        self.included = tuple(including)
+        self.excluded = tuple(excluding)
 
     def including(self, *tags):
-        return self
+        """A mode with the named (opt-in) rewrites added, e.g. 'local_ultra_fast_sigmoid'."""
+        return Mode(self.linker, self.optimizer, self.included + tags, self.excluded)
 
     def excluding(self, *tags):
-        return self
+        """A mode without the named rewrites or phases."""
+        return Mode(self.linker, self.optimizer, self.included, self.excluded + tags)
 
     def _name(self):
         if self.optimizer in (None, "None", "NONE"):
@@ -202,6 +206,8 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None, no_defa
             raise TypeError("update target must be a SharedVariable")
         ups.append((s._v, as_tensor_variable(u)._v))
     givs = [(a._v, as_tensor_variable(b)._v) for a, b in _pairs(givens)]
+    inc = list(mode.included) if isinstance(mode, Mode) else []
+    exc = list(mode.excluded) if isinstance(mode, Mode) else []
     rust = _rheano.compile([i.variable._v for i in ins], [o._v for o in outs], ups, givs,
-                           on_unused_input or "raise", bool(allow_input_downcast), _mode_name(mode))
+                           on_unused_input or "raise", bool(allow_input_downcast), _mode_name(mode), inc, exc)
     return Function(ins, outs, single, rust, bool(allow_input_downcast))
