@@ -25,6 +25,31 @@ fn bar(epochs: usize) -> ProgressBar {
     pb
 }
 
+/// Runs `epochs` passes of `step(batch index)` with a progress bar showing the running loss;
+/// returns the loss of every step.
+fn epochs(
+    step: &rheano::Function,
+    n_batches: usize,
+    epochs: usize,
+    name: &'static str,
+) -> Result<Vec<f64>> {
+    let pb = bar(epochs);
+    pb.set_prefix(name);
+    let mut losses = Vec::new();
+    for _ in 0..epochs {
+        let mut total = 0.0;
+        for i in 0..n_batches {
+            let l = step.call(&[(i as i64).into()])?[0].to_f64_vec()[0];
+            total += l;
+            losses.push(l);
+        }
+        pb.set_message(format!("loss {:.4}", total / n_batches as f64));
+        pb.inc(1);
+    }
+    pb.finish();
+    Ok(losses)
+}
+
 /// The minibatch `[i·batch, (i+1)·batch)` of a shared matrix, for `givens`.
 fn batch_of(data: &Var, i: &Var, batch: i64) -> Var {
     let start = i * batch;
@@ -83,21 +108,7 @@ pub fn mlp(s: &Settings) -> Result<f64> {
     )?;
     let predict = function(&[&x], &[&T::argmax(&p, 1, false)])?;
 
-    let n_batches = d.train_x.nrows() / s.batch;
-    let pb = bar(s.epochs);
-    pb.set_prefix("mlp");
-    let mut losses = Vec::new();
-    for _ in 0..s.epochs {
-        let mut total = 0.0;
-        for i in 0..n_batches {
-            let l = step.call(&[(i as i64).into()])?[0].to_f64_vec()[0];
-            total += l;
-            losses.push(l);
-        }
-        pb.set_message(format!("loss {:.4}", total / n_batches as f64));
-        pb.inc(1);
-    }
-    pb.finish();
+    let losses = epochs(&step, d.train_x.nrows() / s.batch, s.epochs, "mlp")?;
 
     let pred = predict.call(&[d.test_x.clone().into()])?.remove(0);
     let pred_v = pred.to_i64_vec();
@@ -183,21 +194,7 @@ pub fn autoencoder(s: &Settings) -> Result<f64> {
             ..Default::default()
         },
     )?;
-    let n_batches = d.train_x.nrows() / s.batch;
-    let pb = bar(s.epochs);
-    pb.set_prefix("autoencoder");
-    let mut losses = Vec::new();
-    for _ in 0..s.epochs {
-        let mut total = 0.0;
-        for i in 0..n_batches {
-            let l = step.call(&[(i as i64).into()])?[0].to_f64_vec()[0];
-            total += l;
-            losses.push(l);
-        }
-        pb.set_message(format!("loss {:.4}", total / n_batches as f64));
-        pb.inc(1);
-    }
-    pb.finish();
+    let losses = epochs(&step, d.train_x.nrows() / s.batch, s.epochs, "autoencoder")?;
     let recon = function(&[&x], &[&x_recons, &cost])?;
     let sample: Array2<f64> = d.test_x.slice(ndarray::s![..10, ..]).to_owned();
     let r = recon.call(&[d.test_x.clone().into()])?;

@@ -33,79 +33,38 @@ pub fn perform(a: &Value, b: &Value, out: &TensorType) -> Result<Value> {
     }
 }
 
-/// Ranks ≤ 2 in float: the `gemm` crate (packed, vectorised, parallel with rayon above a size
-/// threshold), reading both operands in place when they are in row-major order.
+/// Ranks ≤ 2 in float: the `gemm` crate through [`dot22`], vectors viewed as 1×k or k×1.
 fn dot_gemm<F: Element + LinalgScalar + num_traits::Zero + num_traits::One>(
     a: &Value,
     b: &Value,
 ) -> Result<Value> {
     let (sa, sb) = (a.shape().to_vec(), b.shape().to_vec());
-    let (m, k) = if sa.len() == 2 {
-        (sa[0], sa[1])
+    // Vectors are reshaped (a small copy); matrices are read in place.
+    let a2 = if sa.len() == 1 {
+        std::borrow::Cow::Owned(a.reshape(&[1, sa[0]])?)
     } else {
-        (1, sa[0])
+        std::borrow::Cow::Borrowed(a)
     };
-    let (kb, n) = if sb.len() == 2 {
-        (sb[0], sb[1])
+    let b2 = if sb.len() == 1 {
+        std::borrow::Cow::Owned(b.reshape(&[sb[0], 1])?)
     } else {
-        (sb[0], 1)
+        std::borrow::Cow::Borrowed(b)
     };
-    if k != kb {
+    if a2.shape()[1] != b2.shape()[0] {
         return Err(Error::value(
             "dot",
-            format!("Incompatible shapes for dot: a.shape={sa:?}, b.shape={sb:?} (inner dimensions {k} and {kb} differ)"),
+            format!("Incompatible shapes for dot: a.shape={sa:?}, b.shape={sb:?} (inner dimensions {} and {} differ)", a2.shape()[1], b2.shape()[0]),
         ));
     }
-    let aa = a.to_array::<F>();
-    let ba = b.to_array::<F>();
-    let a_std = aa.as_standard_layout();
-    let b_std = ba.as_standard_layout();
-    let a_s = a_std.as_slice().expect("standard layout");
-    let b_s = b_std.as_slice().expect("standard layout");
-    let mut out = vec![F::zero(); m * n];
-    if k > 0 && m > 0 && n > 0 {
-        let work = m * n * k;
-        let par = if work >= 1 << 18 && rayon::current_num_threads() > 1 {
-            gemm::Parallelism::Rayon(rayon::current_num_threads())
-        } else {
-            gemm::Parallelism::None
-        };
-        // SAFETY: the pointers cover m×k, k×n and m×n row-major buffers that live for the call;
-        // `out` does not alias the inputs.
-        unsafe {
-            gemm::gemm(
-                m,
-                n,
-                k,
-                out.as_mut_ptr(),
-                1,
-                n as isize,
-                false,
-                a_s.as_ptr(),
-                1,
-                k as isize,
-                b_s.as_ptr(),
-                1,
-                n as isize,
-                F::zero(),
-                F::one(),
-                false,
-                false,
-                false,
-                par,
-            );
-        }
-    }
+    let out = dot22::<F>(false, false, &a2, &b2)?;
     let mut shape: Vec<usize> = Vec::new();
     if sa.len() == 2 {
-        shape.push(m);
+        shape.push(sa[0]);
     }
     if sb.len() == 2 {
-        shape.push(n);
+        shape.push(sb[1]);
     }
-    Ok(F::wrap(
-        ArrayD::from_shape_vec(IxDyn(&shape), out).expect("shape"),
-    ))
+    out.reshape(&shape)
 }
 
 /// Out shape and the 2-D problem (m × k)·(k × n) that computes it.

@@ -75,30 +75,14 @@ impl Subtensor {
 
     pub fn perform(&self, inputs: &[&Value]) -> Result<Value> {
         let x = inputs[0];
-        let mut next = inputs[1..].iter().map(|v| v.to_i64_vec()[0]);
-        let mut take =
-            |present: &Option<DType>| present.as_ref().map(|_| next.next().expect("index input"));
-        // Per axis: the list of positions to keep, or a single index (axis dropped).
-        let mut plan: Vec<(Vec<usize>, bool)> = Vec::new();
-        for (d, e) in self.entries.iter().enumerate() {
-            let len = x.shape()[d];
-            match e {
-                IdxEntry::Index(_) => {
-                    let i = take(&Some(DType::Int64)).expect("index");
-                    plan.push((vec![normalize_index(&self.to_string(), i, len, d)?], true));
-                }
-                IdxEntry::Slice { start, stop, step } => {
-                    let (a, b, s) = (take(start), take(stop), take(step));
-                    plan.push((slice_indices(&self.to_string(), a, b, s, len)?, false));
-                }
-            }
-        }
+        let plan = self.plan(x.shape(), &inputs[1..])?;
+        let n = self.entries.len();
         with_value!(x, a => {
             let mut v: ArrayD<_> = a.clone();
-            for (d, (idx, _)) in plan.iter().enumerate() {
+            for (d, (idx, _)) in plan.iter().enumerate().take(n) {
                 v = v.select(Axis(d), idx);
             }
-            for (d, (_, drop)) in plan.iter().enumerate().rev() {
+            for (d, (_, drop)) in plan.iter().enumerate().take(n).rev() {
                 if *drop {
                     v = v.index_axis_move(Axis(d), 0);
                 }

@@ -188,68 +188,55 @@ pub fn block_fn<F: Real>(op: ScalarOp) -> Option<BlockFn<F>> {
     })
 }
 
-/// e^x over a block: the vectorised core when every value is in range, else libm per element.
+/// A unary block kernel with a vectorised float64 core `fast` for blocks whose values all lie in
+/// the core's range (|x| ≤ 708), and the accurate scalar `slow` otherwise.
+#[inline(always)]
+fn unary_fast_path<F: Real>(
+    out: &mut [F],
+    a: &[&[F]],
+    fast: impl Fn(f64) -> f64,
+    slow: impl Fn(F) -> F,
+) {
+    let mut buf = [0.0f64; BLOCK];
+    let n = out.len();
+    if n <= BLOCK {
+        for (b, &x) in buf.iter_mut().zip(a[0]) {
+            *b = x.to_f64();
+        }
+        if crate::math::exp_core_ok(&buf[..n]) {
+            for (o, &x) in out.iter_mut().zip(&buf[..n]) {
+                *o = F::c(fast(x));
+            }
+            return;
+        }
+    }
+    for (o, &x) in out.iter_mut().zip(a[0]) {
+        *o = slow(x);
+    }
+}
+
+/// e^x over a block.
 fn exp_block<F: Real>(out: &mut [F], a: &[&[F]]) {
-    let mut buf = [0.0f64; BLOCK];
-    let n = out.len();
-    if n <= BLOCK {
-        for (b, &x) in buf.iter_mut().zip(a[0]) {
-            *b = x.to_f64();
-        }
-        if crate::math::exp_core_ok(&buf[..n]) {
-            for (o, &x) in out.iter_mut().zip(&buf[..n]) {
-                *o = F::c(crate::math::exp_core(x));
-            }
-            return;
-        }
-    }
-    for (o, &x) in out.iter_mut().zip(a[0]) {
-        *o = x.exp();
-    }
+    unary_fast_path(out, a, crate::math::exp_core, |x: F| x.exp());
 }
 
-/// σ(x) over a block: (x ≥ 0 ? 1 : e)/(1 + e) with e = e^−|x|, branch-free when in range.
+/// σ(x) over a block: (x ≥ 0 ? 1 : e)/(1 + e) with e = e^−|x|, branch-free.
 fn sigmoid_block<F: Real>(out: &mut [F], a: &[&[F]]) {
-    let mut buf = [0.0f64; BLOCK];
-    let n = out.len();
-    if n <= BLOCK {
-        for (b, &x) in buf.iter_mut().zip(a[0]) {
-            *b = x.to_f64();
-        }
-        if crate::math::exp_core_ok(&buf[..n]) {
-            for (o, &x) in out.iter_mut().zip(&buf[..n]) {
-                let e = crate::math::exp_core(-x.abs());
-                let num = if x >= 0.0 { 1.0 } else { e };
-                *o = F::c(num / (1.0 + e));
-            }
-            return;
-        }
-    }
-    for (o, &x) in out.iter_mut().zip(a[0]) {
-        *o = F::sigmoid(x);
-    }
+    let fast = |x: f64| {
+        let e = crate::math::exp_core(-x.abs());
+        let num = if x >= 0.0 { 1.0 } else { e };
+        num / (1.0 + e)
+    };
+    unary_fast_path(out, a, fast, F::sigmoid);
 }
 
-/// softplus over a block: max(x, 0) + log1p(e^−|x|), vectorised when every value is in range.
+/// softplus over a block: max(x, 0) + log1p(e^−|x|).
 fn softplus_block<F: Real>(out: &mut [F], a: &[&[F]]) {
-    let mut buf = [0.0f64; BLOCK];
-    let n = out.len();
-    if n <= BLOCK {
-        for (b, &x) in buf.iter_mut().zip(a[0]) {
-            *b = x.to_f64();
-        }
-        if crate::math::exp_core_ok(&buf[..n]) {
-            for (o, &x) in out.iter_mut().zip(&buf[..n]) {
-                let e = crate::math::exp_core(-x.abs());
-                let pos = if x > 0.0 { x } else { 0.0 };
-                *o = F::c(pos + crate::math::log1p_core(e));
-            }
-            return;
-        }
-    }
-    for (o, &x) in out.iter_mut().zip(a[0]) {
-        *o = F::softplus(x);
-    }
+    let fast = |x: f64| {
+        let pos = if x > 0.0 { x } else { 0.0 };
+        pos + crate::math::log1p_core(crate::math::exp_core(-x.abs()))
+    };
+    unary_fast_path(out, a, fast, F::softplus);
 }
 
 /// A zeroed output buffer of `n` elements. Large buffers are advised to use transparent huge
