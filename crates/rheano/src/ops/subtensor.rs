@@ -78,18 +78,55 @@ impl Subtensor {
         let plan = self.plan(x.shape(), &inputs[1..])?;
         let n = self.entries.len();
         with_value!(x, a => {
-            let mut v: ArrayD<_> = a.clone();
-            for (d, (idx, _)) in plan.iter().enumerate().take(n) {
-                v = v.select(Axis(d), idx);
-            }
-            for (d, (_, drop)) in plan.iter().enumerate().take(n).rev() {
+            // Slices are views (strided, no copy); only the result is copied, once.
+            let mut v = a.view();
+            for (d, (idx, drop)) in plan.iter().enumerate().take(n) {
                 if *drop {
-                    v = v.index_axis_move(Axis(d), 0);
+                    continue;
+                }
+                let step = if idx.len() > 1 { idx[1] as isize - idx[0] as isize } else { 1 };
+                let arithmetic = idx.windows(2).all(|w| w[1] as isize - w[0] as isize == step);
+                if idx.is_empty() {
+                    v.slice_axis_inplace(Axis(d), ndarray::Slice::new(0, Some(0), 1));
+                } else if arithmetic && step > 0 {
+                    let (first, last) = (idx[0] as isize, idx[idx.len() - 1] as isize);
+                    v.slice_axis_inplace(Axis(d), ndarray::Slice::new(first, Some(last + 1), step));
+                } else {
+                    // Negative steps and other patterns: gather (a copy) and continue from it.
+                    let owned = v.select(Axis(d), idx);
+                    let mut rest = plan.clone();
+                    for (k, (ix, _)) in rest.iter_mut().enumerate().take(d + 1) {
+                        if !plan[k].1 {
+                            *ix = (0..owned.shape()[k]).collect();
+                        }
+                    }
+                    return finish(owned.view(), &rest, n, d + 1);
                 }
             }
-            Ok(Element::wrap(v))
+            finish(v, &plan, n, n)
         })
     }
+}
+
+/// Applies the remaining slices (from axis `from`) by gathering, then drops the indexed axes.
+fn finish<T: Element>(
+    v: ndarray::ArrayViewD<'_, T>,
+    plan: &[(Vec<usize>, bool)],
+    n: usize,
+    from: usize,
+) -> Result<Value> {
+    let mut out: ArrayD<T> = v.to_owned();
+    for (d, (idx, drop)) in plan.iter().enumerate().take(n).skip(from) {
+        if !*drop {
+            out = out.select(Axis(d), idx);
+        }
+    }
+    for (d, (idx, drop)) in plan.iter().enumerate().take(n).rev() {
+        if *drop {
+            out = out.index_axis_move(Axis(d), idx[0]);
+        }
+    }
+    Ok(T::wrap(out))
 }
 
 impl fmt::Display for Subtensor {

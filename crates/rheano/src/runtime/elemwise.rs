@@ -264,8 +264,10 @@ pub fn alloc_output<F: Real>(n: usize) -> Vec<F> {
 pub fn run_blocks<F: Real>(n: usize, operands: &[Operand<F>], kernel: BlockFn<F>) -> Vec<F> {
     let mut out = alloc_output::<F>(n);
     let chunk = |(ci, out_chunk): (usize, &mut [F]), chunk_len: usize| {
+        // Small outputs (the common case in training loops) get small scratch buffers.
+        let width = BLOCK.min(out_chunk.len());
         let mut bufs: Vec<Vec<F>> = (0..operands.len())
-            .map(|_| vec![F::zero(); BLOCK])
+            .map(|_| vec![F::zero(); width])
             .collect();
         let base = ci * chunk_len;
         for (bi, ob) in out_chunk.chunks_mut(BLOCK).enumerate() {
@@ -303,8 +305,9 @@ pub fn run_program<F: Real>(
     let n_in = operands.len();
     let mut out = alloc_output::<F>(n);
     let chunk = |(ci, out_chunk): (usize, &mut [F]), chunk_len: usize| {
+        let width = BLOCK.min(out_chunk.len());
         let mut regs: Vec<Vec<F>> = (0..n_in + program.len())
-            .map(|_| vec![F::zero(); BLOCK])
+            .map(|_| vec![F::zero(); width])
             .collect();
         let base = ci * chunk_len;
         for (bi, ob) in out_chunk.chunks_mut(BLOCK).enumerate() {
