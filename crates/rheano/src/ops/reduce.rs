@@ -90,7 +90,7 @@ impl Reduce {
                         if prod {
                             l.iter().product()
                         } else {
-                            pairwise_sum(l)
+                            pairwise_sum_of(l)
                         }
                     });
                     Ok(
@@ -301,7 +301,7 @@ fn sum_trailing(x: &Value, axes: &[usize], out: &TensorType) -> Option<Value> {
     Some(Value::from(arr).cast(out.dtype))
 }
 
-/// Pairwise sum of any element type, accumulated in float64.
+/// Pairwise sum of any element type, accumulated in float64: error O(log n · ε), not O(n · ε).
 fn pairwise_sum_of<T: Element>(v: &[T]) -> f64 {
     if v.len() <= 128 {
         let mut acc = [0.0f64; 8];
@@ -321,30 +321,6 @@ fn pairwise_sum_of<T: Element>(v: &[T]) -> f64 {
     } else {
         let mid = (v.len() / 2) & !7;
         pairwise_sum_of(&v[..mid]) + pairwise_sum_of(&v[mid..])
-    }
-}
-
-/// Pairwise summation: error O(log n · ε) instead of O(n · ε).
-pub fn pairwise_sum(v: &[f64]) -> f64 {
-    if v.len() <= 128 {
-        // Eight independent partial sums: vectorisable and still accurate on short blocks.
-        let mut acc = [0.0f64; 8];
-        let chunks = v.chunks_exact(8);
-        let rest = chunks.remainder();
-        for c in chunks {
-            for k in 0..8 {
-                acc[k] += c[k];
-            }
-        }
-        let mut s =
-            ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-        for &x in rest {
-            s += x;
-        }
-        s
-    } else {
-        let mid = (v.len() / 2) & !7;
-        pairwise_sum(&v[..mid]) + pairwise_sum(&v[mid..])
     }
 }
 
