@@ -291,13 +291,7 @@ pub fn run(data: &str, out: &str, threads: usize, quick: bool) -> Result<()> {
         let xr5 = T::nnet::sigmoid(T::dot(&h, &vv) + &c);
         let cost = T::nnet::binary_crossentropy(&xr5, &xs).mean();
         let params = [&w, &vv, &b, &c];
-        let grads = rheano::grad(&cost, &params)?;
-        let lr = T::constant_of(0.1, dt);
-        let updates = params
-            .iter()
-            .zip(&grads)
-            .map(|(p, g)| ((*p).clone(), *p - &lr * g))
-            .collect();
+        let updates = rheano::sgd(&cost, &params, T::constant_of(0.1, dt))?;
         let f = function_with(
             &[&xs],
             &[&cost],
@@ -400,13 +394,7 @@ fn w7(
         let logits = T::dot(&h, &p2) + &b2;
         let cost = T::nnet::categorical_crossentropy(T::nnet::softmax(&logits), &y).mean();
         let params = [&p1, &b1, &p2, &b2];
-        let grads = rheano::grad(&cost, &params)?;
-        let lr = T::constant_of(0.1, dt);
-        let updates = params
-            .iter()
-            .zip(&grads)
-            .map(|(p, g)| ((*p).clone(), *p - &lr * g))
-            .collect();
+        let updates = rheano::sgd(&cost, &params, T::constant_of(0.1, dt))?;
         let step = function_with(
             &[&x, &y],
             &[],

@@ -17,12 +17,7 @@ fn step_function() -> Result<(f64, f64, rheano::Function)> {
     let xr = T::nnet::sigmoid(T::dot(&h, &v) + &c);
     let cost = T::nnet::binary_crossentropy(&xr, &x).mean();
     let params = [&w, &v, &b, &c];
-    let grads = rheano::grad(&cost, &params)?;
-    let updates = params
-        .iter()
-        .zip(&grads)
-        .map(|(p, g)| ((*p).clone(), *p - 0.1 * g))
-        .collect();
+    let updates = rheano::sgd(&cost, &params, 0.1)?;
     let build = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
     let f = function_with(

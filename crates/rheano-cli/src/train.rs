@@ -83,12 +83,7 @@ pub fn mlp(s: &Settings) -> Result<f64> {
     println!("cost = {}", pprint(&cost));
 
     let params = [&w1, &b1, &w2, &b2];
-    let grads = rheano::grad(&cost, &params)?;
-    let updates: Vec<(Var, Var)> = params
-        .iter()
-        .zip(&grads)
-        .map(|(p, g)| ((*p).clone(), *p - s.lr * g))
-        .collect();
+    let updates = rheano::sgd(&cost, &params, s.lr)?;
     // The training data lives in shared variables; each call takes one minibatch index.
     let train_x = shared(d.train_x.clone(), "train_x");
     let train_y = shared(d.train_y.clone(), "train_y");
@@ -177,12 +172,7 @@ pub fn autoencoder(s: &Settings) -> Result<f64> {
         .named("recon_cost");
     println!("recon_cost = {}", pprint(&cost));
     let params = [&w, &b, &v, &c];
-    let grads = rheano::grad(&cost, &params)?;
-    let updates = params
-        .iter()
-        .zip(&grads)
-        .map(|(p, g)| ((*p).clone(), *p - s.lr * g))
-        .collect();
+    let updates = rheano::sgd(&cost, &params, s.lr)?;
     let train_x = shared(d.train_x.clone(), "train_x");
     let index = T::lscalar("index");
     let step = function_with(

@@ -240,6 +240,30 @@ pub fn grad_with(cost: Option<&Var>, wrt: &[&Var], opts: &GradOptions) -> Result
     Ok(out)
 }
 
+/// Plain gradient-descent updates `(p, p − learning_rate·∂cost/∂p)` for `function`'s `updates`
+/// (what Theano tutorials write by hand). The rate is cast to each parameter's dtype, so a
+/// float32 model stays float32 whatever literal is given.
+///
+/// ```
+/// use rheano::prelude::*;
+/// use ndarray::array;
+/// let w = rheano::shared(array![1.0, -2.0], "w");
+/// let cost = (&w * &w).sum();
+/// let updates = rheano::sgd(&cost, &[&w], 0.25).unwrap();
+/// let step = rheano::function_with(&[], &[&cost], rheano::FunctionOptions { updates, ..Default::default() }).unwrap();
+/// step.call(&[]).unwrap();
+/// assert_eq!(w.get_value().unwrap().to_f64_vec(), vec![0.5, -1.0]);
+/// ```
+pub fn sgd(cost: &Var, params: &[&Var], learning_rate: impl T::IntoVar) -> Result<Vec<(Var, Var)>> {
+    let lr = learning_rate.into_var();
+    let grads = grad(cost, params)?;
+    Ok(params
+        .iter()
+        .zip(grads)
+        .map(|(p, g)| ((*p).clone(), *p - T::cast(&lr, p.dtype()) * g))
+        .collect())
+}
+
 /// zeros_like(x) in x's dtype if it is a float, else in floatX (gradients are never integer).
 fn float_zeros_like(x: &Var) -> Var {
     let d = if x.dtype().is_float() {

@@ -44,7 +44,7 @@ pub mod value;
 pub use compile::{function, function_with, Function, FunctionOptions, OnUnusedInput};
 pub use dtype::{float_x, set_float_x, DType};
 pub use error::{Error, Result};
-pub use grad::{grad, grad_with, DisconnectedInputs, GradOptions, ReturnDisconnected};
+pub use grad::{grad, grad_with, sgd, DisconnectedInputs, GradOptions, ReturnDisconnected};
 pub use graph::Var;
 pub use printing::{debugprint, debugprint_with, pprint, DebugPrintOptions};
 pub use rewrite::Mode;

@@ -246,12 +246,14 @@ pub fn infer_adv(inputs: &[&TensorType]) -> Result<TensorType> {
     Ok(TensorType::new(x.dtype, b))
 }
 
-pub fn perform_adv(inputs: &[&Value]) -> Result<Value> {
-    let op = "AdvancedSubtensor";
-    let x = inputs[0];
-    let idx = &inputs[1..];
+/// Broadcasts integer index arrays together (numpy's rules) and returns the index shape and, per
+/// indexed position, the offset of the selected row of `x` (in units of the trailing block).
+fn advanced_offsets(
+    op: &str,
+    x_shape: &[usize],
+    idx: &[&Value],
+) -> Result<(Vec<usize>, Vec<usize>)> {
     let nd = idx.iter().map(|v| v.ndim()).max().unwrap_or(0);
-    // numpy broadcasting of the index arrays.
     let mut shape = vec![1usize; nd];
     for v in idx {
         let off = nd - v.ndim();
@@ -260,36 +262,52 @@ pub fn perform_adv(inputs: &[&Value]) -> Result<Value> {
             if *s == 1 {
                 *s = n;
             } else if n != 1 && n != *s {
-                return Err(Error::index(op, format!("shape mismatch: indexing arrays could not be broadcast together with shapes {:?}", idx.iter().map(|v| v.shape().to_vec()).collect::<Vec<_>>())));
+                return Err(Error::index(
+                    op,
+                    format!(
+                        "shape mismatch: indexing arrays could not be broadcast together with shapes {:?}",
+                        idx.iter().map(|v| v.shape().to_vec()).collect::<Vec<_>>()
+                    ),
+                ));
             }
         }
     }
-    let arrays: Vec<ArrayD<i64>> = idx
+    let arrays: Vec<Vec<i64>> = idx
         .iter()
         .map(|v| {
             v.to_array::<i64>()
                 .broadcast(IxDyn(&shape))
                 .expect("checked")
-                .to_owned()
+                .iter()
+                .copied()
+                .collect()
         })
         .collect();
-    let k = idx.len();
-    let rest: Vec<usize> = x.shape()[k..].to_vec();
-    let rest_len: usize = rest.iter().product();
     let n: usize = shape.iter().product();
-    let mut out_shape = shape.clone();
+    let mut offsets = Vec::with_capacity(n);
+    for j in 0..n {
+        let mut off = 0usize;
+        for (d, it) in arrays.iter().enumerate() {
+            off = off * x_shape[d] + normalize_index(op, it[j], x_shape[d], d)?;
+        }
+        offsets.push(off);
+    }
+    Ok((shape, offsets))
+}
+
+pub fn perform_adv(inputs: &[&Value]) -> Result<Value> {
+    let x = inputs[0];
+    let idx = &inputs[1..];
+    let (shape, offsets) = advanced_offsets("AdvancedSubtensor", x.shape(), idx)?;
+    let rest: Vec<usize> = x.shape()[idx.len()..].to_vec();
+    let rest_len: usize = rest.iter().product();
+    let mut out_shape = shape;
     out_shape.extend_from_slice(&rest);
     with_value!(x, a => {
         let std = a.as_standard_layout();
         let flat = std.as_slice().expect("standard layout");
-        let mut out = Vec::with_capacity(n * rest_len);
-        let iters: Vec<Vec<i64>> = arrays.iter().map(|a| a.iter().copied().collect()).collect();
-        for j in 0..n {
-            let mut off = 0usize;
-            for (d, it) in iters.iter().enumerate() {
-                let i = normalize_index(op, it[j], x.shape()[d], d)?;
-                off = off * x.shape()[d] + i;
-            }
+        let mut out = Vec::with_capacity(offsets.len() * rest_len);
+        for off in &offsets {
             let base = off * rest_len;
             out.extend_from_slice(&flat[base..base + rest_len]);
         }
@@ -393,51 +411,18 @@ pub fn perform_adv_inc(inputs: &[&Value]) -> Result<Value> {
     let x = inputs[0];
     let y = inputs[1].cast(x.dtype());
     let idx = &inputs[2..];
-    let nd = idx.iter().map(|v| v.ndim()).max().unwrap_or(0);
-    let mut shape = vec![1usize; nd];
-    for v in idx {
-        let off = nd - v.ndim();
-        for (d, &n) in v.shape().iter().enumerate() {
-            let s = &mut shape[off + d];
-            if *s == 1 {
-                *s = n;
-            } else if n != 1 && n != *s {
-                return Err(Error::index(
-                    op,
-                    "indexing arrays could not be broadcast together",
-                ));
-            }
-        }
-    }
-    let k = idx.len();
-    let rest: Vec<usize> = x.shape()[k..].to_vec();
+    let (shape, offsets) = advanced_offsets(op, x.shape(), idx)?;
+    let rest: Vec<usize> = x.shape()[idx.len()..].to_vec();
     let rest_len: usize = rest.iter().product();
-    let mut region = shape.clone();
+    let mut region = shape;
     region.extend_from_slice(&rest);
-    let arrays: Vec<Vec<i64>> = idx
-        .iter()
-        .map(|v| {
-            v.to_array::<i64>()
-                .broadcast(IxDyn(&shape))
-                .expect("checked")
-                .iter()
-                .copied()
-                .collect()
-        })
-        .collect();
-    let n: usize = shape.iter().product();
     with_value!(x, a => {
         let mut out = a.as_standard_layout().into_owned();
         let yv = Element::unwrap(&y).expect("cast");
         let yb = yv.broadcast(IxDyn(&region)).ok_or_else(|| Error::value(op, format!("cannot broadcast y of shape {:?} to {:?}", yv.shape(), region)))?;
         let ys: Vec<_> = yb.iter().copied().collect();
         let flat = out.as_slice_mut().expect("standard layout");
-        for j in 0..n {
-            let mut off = 0usize;
-            for (d, it) in arrays.iter().enumerate() {
-                let i = normalize_index(op, it[j], x.shape()[d], d)?;
-                off = off * x.shape()[d] + i;
-            }
+        for (j, off) in offsets.iter().enumerate() {
             for r in 0..rest_len {
                 let c = &mut flat[off * rest_len + r];
                 *c = add_elem(*c, ys[j * rest_len + r]);
