@@ -10,6 +10,7 @@ use pyo3::types::{PyList, PyTuple};
 use rheano::grad::{InputGrad, VerifyGradOptions};
 use rheano::ops::ScalarOp;
 use rheano::tensor::{self as TT, Bound as IdxBound, Idx};
+use rheano::value::BorrowedValue;
 use rheano::{DType, Error, Value, Var};
 use rheano::{
     DisconnectedInputs, FunctionOptions, GradOptions, Mode, OnUnusedInput, ReturnDisconnected,
@@ -145,12 +146,52 @@ impl PyVar {
     }
 }
 
-/// A numpy array (any supported dtype) as a `Value`.
+/// A numpy array (any supported dtype) as a `Value` (a copy).
 fn to_value(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
+    Ok(match input_value(obj)? {
+        Arg::Owned(v) => v,
+        Arg::Borrowed(v, _) => (*v).clone(),
+    })
+}
+
+/// Anything that must stay alive while a borrowed argument is read (numpy's read-only borrow).
+trait KeepAlive {}
+impl<T> KeepAlive for T {}
+
+/// A function argument: read in place from the numpy buffer when it is C-contiguous and
+/// aligned, copied otherwise.
+enum Arg<'py> {
+    Owned(Value),
+    Borrowed(BorrowedValue, #[allow(dead_code)] Box<dyn KeepAlive + 'py>),
+}
+
+impl Arg<'_> {
+    fn value(&self) -> &Value {
+        match self {
+            Arg::Owned(v) => v,
+            Arg::Borrowed(v, _) => v,
+        }
+    }
+}
+
+fn input_value<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Arg<'py>> {
     macro_rules! try_dtype {
         ($t:ty) => {
             if let Ok(a) = obj.cast::<PyArrayDyn<$t>>() {
-                return Ok(Value::from(a.readonly().as_array().to_owned()));
+                let guard = a
+                    .try_readonly()
+                    .map_err(|e| PyValueError::new_err(e.to_string()))?;
+                let ptr = a.data() as *const $t;
+                let in_place = a.is_c_contiguous()
+                    && !ptr.is_null()
+                    && (ptr as usize) % std::mem::align_of::<$t>() == 0;
+                if in_place {
+                    // SAFETY: C-contiguous, aligned, initialised numpy data, kept alive and
+                    // read-borrowed by `guard` for as long as the argument lives.
+                    let v = unsafe { BorrowedValue::from_raw(ptr, a.shape()) };
+                    return Ok(Arg::Borrowed(v, Box::new(guard)));
+                }
+                return Ok(Arg::Owned(Value::from(guard.as_array().to_owned())));
             }
         };
     }
@@ -161,7 +202,10 @@ fn to_value(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
     try_dtype!(i8);
     try_dtype!(i16);
     try_dtype!(u8);
-    try_dtype!(bool);
+    if let Ok(a) = obj.cast::<PyArrayDyn<bool>>() {
+        // Copied: a numpy bool byte is not guaranteed to be 0 or 1, as Rust's bool must be.
+        return Ok(Arg::Owned(Value::from(a.readonly().as_array().to_owned())));
+    }
     if let Ok(a) = obj.cast::<PyUntypedArray>() {
         return Err(PyTypeError::new_err(format!(
             "arrays of dtype {} are not supported: rheano has bool, int8, int16, int32, int64, uint8, float32, float64",
@@ -172,6 +216,12 @@ fn to_value(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
         "expected a numpy array, got {}",
         obj.get_type().name()?
     )))
+}
+
+/// Whether a function call reads `array` in place (no copy): C-contiguous, aligned, not bool.
+#[pyfunction]
+fn _reads_in_place(array: &Bound<'_, PyAny>) -> PyResult<bool> {
+    Ok(matches!(input_value(array)?, Arg::Borrowed(..)))
 }
 
 fn to_py(py: Python<'_>, v: Value) -> Py<PyAny> {
@@ -500,8 +550,24 @@ impl PyFunction {
     /// Runs the function on numpy arrays (converted by the Python layer); the GIL is released
     /// while it runs, so several Python threads may call it.
     fn __call__(&self, py: Python<'_>, args: Vec<Bound<'_, PyAny>>) -> PyResult<Vec<Py<PyAny>>> {
-        let values = args.iter().map(to_value).collect::<PyResult<Vec<_>>>()?;
-        let out = py.detach(|| self.f.call(&values)).map_err(err)?;
+        let inputs = self.f.inputs();
+        let args = args
+            .iter()
+            .enumerate()
+            .map(|(k, a)| {
+                input_value(a).map_err(|e| match (inputs.get(k), a.cast::<PyUntypedArray>()) {
+                    (Some(v), Ok(arr)) => PyTypeError::new_err(format!(
+                        "function input {k} ({}): {} cannot store a value of dtype {} (rheano has bool, int8, int16, int32, int64, uint8, float32, float64)",
+                        v.name().unwrap_or_else(|| v.str_repr()),
+                        v.ty(),
+                        arr.dtype()
+                    )),
+                    _ => e,
+                })
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        let values: Vec<&Value> = args.iter().map(Arg::value).collect();
+        let out = py.detach(|| self.f.call_refs(&values)).map_err(err)?;
         Ok(out.into_iter().map(|v| to_py(py, v)).collect())
     }
 
@@ -764,6 +830,7 @@ fn _rheano(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(prepend_scalar_constant_to_each_row, m)?)?;
     m.add_function(wrap_pyfunction!(shared, m)?)?;
     m.add_function(wrap_pyfunction!(get_value, m)?)?;
+    m.add_function(wrap_pyfunction!(_reads_in_place, m)?)?;
     m.add_function(wrap_pyfunction!(set_value, m)?)?;
     m.add_function(wrap_pyfunction!(compile, m)?)?;
     m.add_function(wrap_pyfunction!(grad, m)?)?;

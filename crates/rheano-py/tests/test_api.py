@@ -213,3 +213,42 @@ def test_modes_and_opt_in_rewrites():
     assert g([-800.0]).tolist() == [-np.inf]
     h = theano.function([x], T.log(T.nnet.sigmoid(x)), mode="FAST_COMPILE")
     assert h([-800.0]).tolist() == [-800.0]
+
+
+def test_contiguous_inputs_are_read_in_place():
+    from rheano import _rheano
+
+    x = T.dmatrix("x")
+    f = theano.function([x], [T.nnet.sigmoid(x), x * 2])
+    a = np.random.RandomState(0).randn(50, 40)
+    before = a.copy()
+    # C-contiguous, aligned arrays of the right dtype are read where they are; others are copied.
+    assert _rheano._reads_in_place(a)
+    assert _rheano._reads_in_place(np.float32(a[:3]))
+    assert not _rheano._reads_in_place(a.T)
+    assert not _rheano._reads_in_place(a[:, ::2])
+    assert not _rheano._reads_in_place(a > 0)
+    for arg in (a, np.asfortranarray(a), a[:, ::2].copy(), a[::2]):
+        s, d = f(arg)
+        np.testing.assert_allclose(s, 1 / (1 + np.exp(-arg)), rtol=1e-15)
+        np.testing.assert_array_equal(d, arg * 2)
+    # The caller's array is untouched, and the outputs do not alias it.
+    np.testing.assert_array_equal(a, before)
+    y = theano.function([x], x)(a)
+    assert not np.shares_memory(y, a)
+    y[0, 0] = 123.0
+    assert a[0, 0] == before[0, 0]
+    # A read-only array works too.
+    ro = a.copy()
+    ro.setflags(write=False)
+    np.testing.assert_array_equal(f(ro)[1], a * 2)
+
+
+def test_per_input_allow_downcast_on_arrays():
+    x = T.fvector("x")
+    f = theano.function([theano.In(x, allow_downcast=True)], x * 2)
+    r = f(np.ones(3))
+    assert r.dtype == np.float32
+    np.testing.assert_array_equal(r, [2, 2, 2])
+    with pytest.raises(TypeError, match="cannot store a value of dtype float64"):
+        theano.function([x], x * 2)(np.ones(3))

@@ -480,6 +480,13 @@ impl Function {
     /// Runs the function: one value per declared input, in order. Returns one value per output,
     /// then applies the updates (computed from the old shared values).
     pub fn call(&self, args: &[Value]) -> Result<Vec<Value>> {
+        let refs: Vec<&Value> = args.iter().collect();
+        self.call_refs(&refs)
+    }
+
+    /// [`call`](Self::call) on borrowed arguments: inputs of the declared dtype are read in
+    /// place (with [`BorrowedValue`](crate::value::BorrowedValue), straight from foreign memory).
+    pub fn call_refs(&self, args: &[&Value]) -> Result<Vec<Value>> {
         if args.len() != self.inputs.len() {
             return Err(Error::ty(
                 "function",
@@ -499,7 +506,7 @@ impl Function {
         let mut slots: Vec<Option<Slot>> = (0..p.n_slots).map(|_| None).collect();
         for (k, (v, a)) in self.inputs.iter().zip(args).enumerate() {
             slots[p.input_slots[k]] =
-                Some(match filter_input(v, k, a, self.allow_input_downcast)? {
+                Some(match filter_input(v, k, *a, self.allow_input_downcast)? {
                     Cow::Borrowed(b) => Slot::Borrowed(b),
                     Cow::Owned(o) => Slot::Owned(o),
                 });

@@ -359,3 +359,45 @@ mod tests {
         assert_eq!(i.cast(DType::Int8).to_i64_vec(), vec![44]);
     }
 }
+
+/// A read-only [`Value`] over memory that rheano does not own (a numpy array's buffer), so that a
+/// compiled function reads its inputs in place instead of copying them.
+///
+/// It derefs to `&Value` only: the array inside is never dropped, grown, written or moved out
+/// (a `clone()` of the `&Value` copies into a fresh allocation), so the foreign buffer is only read.
+///
+/// ```
+/// use rheano::value::BorrowedValue;
+/// let data = vec![1.0f64, 2.0, 3.0, 4.0];
+/// // SAFETY: `data` outlives `v` and is not modified while `v` lives.
+/// let v = unsafe { BorrowedValue::from_raw(data.as_ptr(), &[2, 2]) };
+/// assert_eq!(v.shape(), &[2, 2]);
+/// assert_eq!(v.to_f64_vec(), data);
+/// ```
+pub struct BorrowedValue {
+    value: std::mem::ManuallyDrop<Value>,
+}
+
+impl BorrowedValue {
+    /// Views `shape.iter().product()` elements in C order starting at `ptr`.
+    ///
+    /// # Safety
+    /// `ptr` must be non-null, aligned for `T` and point to that many initialised elements in C
+    /// order, which stay valid and unmodified for as long as the returned value lives.
+    pub unsafe fn from_raw<T: Element>(ptr: *const T, shape: &[usize]) -> BorrowedValue {
+        let len: usize = shape.iter().product();
+        // The Vec never frees or reallocates: it sits in a ManuallyDrop that is only read.
+        let data = Vec::from_raw_parts(ptr as *mut T, len, len);
+        let array = ArrayD::from_shape_vec_unchecked(IxDyn(shape), data);
+        BorrowedValue {
+            value: std::mem::ManuallyDrop::new(T::wrap(array)),
+        }
+    }
+}
+
+impl std::ops::Deref for BorrowedValue {
+    type Target = Value;
+    fn deref(&self) -> &Value {
+        &self.value
+    }
+}
