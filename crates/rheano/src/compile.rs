@@ -506,7 +506,7 @@ impl Function {
         let mut slots: Vec<Option<Slot>> = (0..p.n_slots).map(|_| None).collect();
         for (k, (v, a)) in self.inputs.iter().zip(args).enumerate() {
             slots[p.input_slots[k]] =
-                Some(match filter_input(v, k, *a, self.allow_input_downcast)? {
+                Some(match filter_input(v, k, a, self.allow_input_downcast)? {
                     Cow::Borrowed(b) => Slot::Borrowed(b),
                     Cow::Owned(o) => Slot::Owned(o),
                 });

@@ -344,22 +344,6 @@ impl Value {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use ndarray::array;
-
-    #[test]
-    fn casts_follow_numpy() {
-        let v: Value = array![1.7f64, -1.7, 300.0].into();
-        assert_eq!(v.cast(DType::Int64).to_i64_vec(), vec![1, -1, 300]);
-        assert_eq!(v.cast(DType::UInt8).to_i64_vec(), vec![1, 255, 44]);
-        assert_eq!(v.cast(DType::Bool).to_i64_vec(), vec![1, 1, 1]);
-        let i: Value = array![300i64].into();
-        assert_eq!(i.cast(DType::Int8).to_i64_vec(), vec![44]);
-    }
-}
-
 /// A read-only [`Value`] over memory that rheano does not own (a numpy array's buffer), so that a
 /// compiled function reads its inputs in place instead of copying them.
 ///
@@ -399,5 +383,21 @@ impl std::ops::Deref for BorrowedValue {
     type Target = Value;
     fn deref(&self) -> &Value {
         &self.value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn casts_follow_numpy() {
+        let v: Value = array![1.7f64, -1.7, 300.0].into();
+        assert_eq!(v.cast(DType::Int64).to_i64_vec(), vec![1, -1, 300]);
+        assert_eq!(v.cast(DType::UInt8).to_i64_vec(), vec![1, 255, 44]);
+        assert_eq!(v.cast(DType::Bool).to_i64_vec(), vec![1, 1, 1]);
+        let i: Value = array![300i64].into();
+        assert_eq!(i.cast(DType::Int8).to_i64_vec(), vec![44]);
     }
 }
