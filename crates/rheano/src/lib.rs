@@ -29,6 +29,7 @@ mod macros;
 pub mod compile;
 pub mod dtype;
 pub mod error;
+pub mod fgraph;
 pub mod grad;
 pub mod graph;
 pub mod math;

@@ -11,10 +11,11 @@
 //! Unlike Theano, stabilize runs in FAST_COMPILE too: stable numbers do not depend on the mode.
 
 use crate::error::Result;
+use crate::fgraph::FunctionGraph;
 use crate::graph::{apply, Var};
 use crate::ops::{Elemwise, NnetOp, Op, ScalarOp};
 use crate::tensor as T;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Which rewrites run (Theano's compilation modes).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -34,8 +35,8 @@ pub struct Rewrite {
     pub apply: fn(&Var) -> Option<Var>,
 }
 
-/// A pass over the whole graph (merge, fusion).
-pub type GlobalPass = fn(&[Var], &mut Log) -> Vec<Var>;
+/// A pass over the whole graph (merge, fusion), editing it through `FunctionGraph::replace`.
+pub type GlobalPass = fn(&mut FunctionGraph);
 
 /// A named phase of rewrites: local rewrites run to a fixed point, or a global pass.
 pub struct Phase {
@@ -62,7 +63,7 @@ pub struct Log {
 }
 
 impl Log {
-    fn record(&mut self, name: &str, before: &Var, after: &Var) {
+    pub(crate) fn record(&mut self, name: &str, before: &Var, after: &Var) {
         if self.enabled {
             self.entries.push((
                 name.to_string(),
@@ -167,13 +168,15 @@ pub fn optimize(outputs: Vec<Var>, mode: &Mode) -> Result<Vec<Var>> {
 
 /// Runs the configured phases, recording what fired in `log` when it is enabled.
 pub fn optimize_with(outputs: Vec<Var>, cfg: &RewriteConfig, log: &mut Log) -> Vec<Var> {
-    let mut outputs = outputs;
+    let mut fg = FunctionGraph::with_log(&outputs, std::mem::take(log));
     for phase in phases(cfg) {
-        outputs = match phase.global {
-            Some(g) => g(&outputs, log),
-            None => run_phase_logged(&outputs, &phase.rewrites, log),
-        };
+        match phase.global {
+            Some(g) => g(&mut fg),
+            None => run_phase_on(&mut fg, &phase.rewrites),
+        }
     }
+    let (outputs, done) = fg.into_parts();
+    *log = done;
     outputs
 }
 
@@ -183,79 +186,51 @@ pub fn stabilize(outputs: &[Var]) -> Vec<Var> {
     run_phase(outputs, &stabilize_rewrites())
 }
 
-/// Applies `rewrites` bottom-up over the graph until a sweep changes nothing (at most 10 sweeps).
+/// Applies `rewrites` to the graph of `outputs` until nothing fires; returns the new outputs.
 pub fn run_phase(outputs: &[Var], rewrites: &[Rewrite]) -> Vec<Var> {
-    run_phase_logged(outputs, rewrites, &mut Log::default())
+    let mut fg = FunctionGraph::new(outputs);
+    run_phase_on(&mut fg, rewrites);
+    fg.into_parts().0
 }
 
-fn run_phase_logged(outputs: &[Var], rewrites: &[Rewrite], log: &mut Log) -> Vec<Var> {
-    let mut outputs = outputs.to_vec();
-    for _ in 0..10 {
-        let (new, changed) = sweep(&outputs, rewrites, log);
-        outputs = new;
+/// Sweeps over the graph in topological order, trying each rewrite at each node (and again on
+/// what replaced it), until a sweep changes nothing: at most `MAX_SWEEPS` sweeps and
+/// `MAX_ROUNDS_PER_NODE` rounds at one node, so that rewrites undoing each other cannot loop.
+pub fn run_phase_on(fg: &mut FunctionGraph, rewrites: &[Rewrite]) {
+    const MAX_SWEEPS: usize = 16;
+    const MAX_ROUNDS_PER_NODE: usize = 8;
+    for _ in 0..MAX_SWEEPS {
+        let mut changed = false;
+        let mut visited = HashSet::new();
+        for v in fg.toposort() {
+            let mut cur = fg.current(&v);
+            if cur.owner().is_none() || !visited.insert(cur.id()) {
+                continue;
+            }
+            for _ in 0..MAX_ROUNDS_PER_NODE {
+                let mut fired = false;
+                for r in rewrites {
+                    let Some(new) = (r.apply)(&cur).and_then(|n| same_type(&cur, n)) else {
+                        continue;
+                    };
+                    if fg.replace(&cur, new.clone(), r.name).is_ok() {
+                        cur = fg.current(&new);
+                        fired = true;
+                        changed = true;
+                        if cur.owner().is_none() {
+                            break;
+                        }
+                    }
+                }
+                if !fired || cur.owner().is_none() {
+                    break;
+                }
+            }
+        }
         if !changed {
             break;
         }
     }
-    outputs
-}
-
-fn sweep(outputs: &[Var], rewrites: &[Rewrite], log: &mut Log) -> (Vec<Var>, bool) {
-    let refs: Vec<&Var> = outputs.iter().collect();
-    let order = Var::toposort(&refs);
-    let mut map: HashMap<u64, Var> = HashMap::new();
-    let mut rebuilt: HashMap<u64, Vec<Var>> = HashMap::new();
-    let mut changed = false;
-    for v in order {
-        let Some((apply_node, index)) = v.owner() else {
-            continue;
-        };
-        let new_inputs: Vec<Var> = apply_node
-            .inputs
-            .iter()
-            .map(|i| map.get(&i.id()).cloned().unwrap_or_else(|| i.clone()))
-            .collect();
-        let mut cur = if new_inputs
-            .iter()
-            .zip(&apply_node.inputs)
-            .all(|(a, b)| a == b)
-        {
-            v.clone()
-        } else {
-            let outs = rebuilt
-                .entry(apply_node.id())
-                .or_insert_with(|| apply(apply_node.op.clone(), new_inputs));
-            let n = outs[index].clone();
-            if let Some(name) = v.name() {
-                n.set_name(Some(&name));
-            }
-            n
-        };
-        for _ in 0..8 {
-            let mut fired = false;
-            for r in rewrites {
-                if let Some(new) = (r.apply)(&cur) {
-                    if let Some(new) = same_type(&cur, new) {
-                        log.record(r.name, &cur, &new);
-                        cur = new;
-                        fired = true;
-                        changed = true;
-                    }
-                }
-            }
-            if !fired {
-                break;
-            }
-        }
-        if cur != v {
-            map.insert(v.id(), cur);
-        }
-    }
-    let outs = outputs
-        .iter()
-        .map(|o| map.get(&o.id()).cloned().unwrap_or_else(|| o.clone()))
-        .collect();
-    (outs, changed)
 }
 
 /// A replacement must keep the type: cast the dtype back if needed, refuse other differences.
@@ -491,12 +466,13 @@ fn rebuild(outputs: &[Var], mut f: impl FnMut(&Var, Var) -> Var) -> Vec<Var> {
 }
 
 /// Common-subexpression merge: equal constants and equal (op, inputs) nodes become one.
-fn merge(outputs: &[Var], log: &mut Log) -> Vec<Var> {
+fn merge(fg: &mut FunctionGraph) {
     let mut seen: HashMap<String, Var> = HashMap::new();
-    rebuild(outputs, |_, v| {
+    for v in fg.toposort() {
+        let v = fg.current(&v);
         let key = if let Some(c) = v.constant_value() {
             if c.len() > 64 {
-                return v;
+                continue;
             }
             format!(
                 "const {:?} {:?} {:?}",
@@ -511,21 +487,19 @@ fn merge(outputs: &[Var], log: &mut Log) -> Vec<Var> {
             let ids: Vec<u64> = node.inputs.iter().map(|i| i.id()).collect();
             format!("{:?} {:?} {index}", node.op, ids)
         } else {
-            return v;
+            continue;
         };
         match seen.get(&key) {
-            Some(existing) if existing.ty() == v.ty() => {
-                if v.owner().is_some() {
-                    log.record("merge", &v, existing);
-                }
-                existing.clone()
+            Some(existing) if existing.ty() == v.ty() && *existing != v => {
+                let record = v.owner().is_some();
+                let _ = fg.replace_with(&v, existing.clone(), "merge", record);
             }
-            _ => {
-                seen.insert(key, v.clone());
-                v
+            Some(_) => {}
+            None => {
+                seen.insert(key, v);
             }
         }
-    })
+    }
 }
 
 /// Evaluates nodes whose inputs are all constants (small results only).
@@ -588,7 +562,15 @@ fn fusable(v: &Var) -> bool {
 
 /// Elementwise fusion: maximal chains of elementwise ops (each intermediate read only once)
 /// become one `Composite` node run in a single pass over the data.
-fn fuse(outputs: &[Var], log: &mut Log) -> Vec<Var> {
+fn fuse(fg: &mut FunctionGraph) {
+    let outputs = fg.outputs().to_vec();
+    let fused = fuse_outputs(&outputs, &mut fg.log);
+    for (old, new) in outputs.iter().zip(fused) {
+        let _ = fg.replace_with(old, new, "elemwise_fusion", false);
+    }
+}
+
+fn fuse_outputs(outputs: &[Var], log: &mut Log) -> Vec<Var> {
     use crate::ops::composite::{Composite, Instr};
     let refs: Vec<&Var> = outputs.iter().collect();
     let mut clients: HashMap<u64, usize> = HashMap::new();
