@@ -56,6 +56,8 @@ struct Step {
     out_types: Vec<TensorType>,
     /// Slots whose last reader is this step: freed right after it.
     free_after: Vec<usize>,
+    /// The input whose buffer the output overwrites (Theano's in-place `[(0, i)]`).
+    overwrite: Option<usize>,
 }
 
 struct Program {
@@ -66,6 +68,8 @@ struct Program {
     output_slots: Vec<usize>,
     /// Apply ids in execution order (for debugprint of the compiled graph).
     topo: HashMap<u64, usize>,
+    /// Apply id → the input it overwrites, for the nodes that run in place.
+    inplace: HashMap<u64, usize>,
 }
 
 /// Compiles `outputs` as a function of `inputs` with default options.
@@ -274,6 +278,7 @@ pub fn function_with(inputs: &[&Var], outputs: &[&Var], opts: FunctionOptions) -
     let mut steps = Vec::new();
     let mut topo = HashMap::new();
     let mut applied = HashSet::new();
+    let mut step_apply: Vec<u64> = Vec::new();
     let out_vars: HashMap<(u64, usize), Var> = order
         .iter()
         .filter_map(|v| v.owner().map(|(a, k)| ((a.id(), k), v.clone())))
@@ -319,7 +324,9 @@ pub fn function_with(inputs: &[&Var], outputs: &[&Var], opts: FunctionOptions) -
             in_types: apply.inputs.iter().map(|i| i.ty().clone()).collect(),
             out_types: apply.out_types.clone(),
             free_after: vec![],
+            overwrite: None,
         });
+        step_apply.push(apply.id());
     }
     let output_slots: Vec<usize> = roots.iter().map(|v| slot_of[&v.id()]).collect();
     let n_slots = slot_of.len();
@@ -336,6 +343,11 @@ pub fn function_with(inputs: &[&Var], outputs: &[&Var], opts: FunctionOptions) -
             steps[k].free_after.push(s);
         }
     }
+    let inplace = mark_inplace(
+        &mut steps,
+        &step_apply,
+        opts.mode == Mode::FastRun && !opts.excluding.iter().any(|e| e == "inplace"),
+    );
     let n_out = outputs.len();
     let updates = opts
         .updates
@@ -359,12 +371,42 @@ pub fn function_with(inputs: &[&Var], outputs: &[&Var], opts: FunctionOptions) -
             input_slots,
             output_slots,
             topo,
+            inplace,
         },
         shared,
         updates,
         allow_input_downcast: opts.allow_input_downcast,
         explain: log.report(),
     })
+}
+
+/// The in-place phase, after scheduling: an elementwise step writes its output over an input
+/// when this step is that input's last reader, the input was computed by an earlier step (not a
+/// function input, constant or shared value, which the caller owns) and is not an output, it is
+/// read once by the step, and it has the output's exact type. Returns apply id → input.
+fn mark_inplace(steps: &mut [Step], step_apply: &[u64], enabled: bool) -> HashMap<u64, usize> {
+    let mut marked = HashMap::new();
+    if !enabled {
+        return marked;
+    }
+    let computed: HashSet<usize> = steps.iter().flat_map(|s| s.outputs.clone()).collect();
+    for (step, &apply_id) in steps.iter_mut().zip(step_apply) {
+        if step.outputs.len() != 1 {
+            continue;
+        }
+        let pick = (0..step.inputs.len()).find(|&i| {
+            let s = step.inputs[i];
+            computed.contains(&s)
+                && step.free_after.contains(&s)
+                && step.inputs.iter().filter(|&&x| x == s).count() == 1
+                && step.op.can_overwrite(&step.in_types[i], &step.out_types[0])
+        });
+        if let Some(i) = pick {
+            step.overwrite = Some(i);
+            marked.insert(apply_id, i);
+        }
+    }
+    marked
 }
 
 /// Theano's message for an update whose type differs from the shared variable's, with the fix.
@@ -518,19 +560,37 @@ impl Function {
             let v = cell.read().expect("shared lock").clone();
             slots[*s] = Some(Slot::Shared(v));
         }
+        let placeholder = Value::F64(ndarray::ArrayD::zeros(ndarray::IxDyn(&[0])));
         for step in &p.steps {
+            // An in-place step takes its destination buffer out of the slot (when it owns one).
+            let dest = step
+                .overwrite
+                .and_then(|i| match slots[step.inputs[i]].take() {
+                    Some(Slot::Owned(v)) => Some((i, v)),
+                    other => {
+                        slots[step.inputs[i]] = other;
+                        None
+                    }
+                });
             let outs = {
                 let ins: Vec<&Value> = step
                     .inputs
                     .iter()
-                    .map(|&s| slots[s].as_ref().expect("scheduled before use").value())
+                    .enumerate()
+                    .map(|(i, &s)| match &dest {
+                        Some((d, _)) if *d == i => &placeholder,
+                        _ => slots[s].as_ref().expect("scheduled before use").value(),
+                    })
                     .collect();
                 let in_types: Vec<&TensorType> = step.in_types.iter().collect();
                 let types = NodeTypes {
                     inputs: &in_types,
                     outputs: &step.out_types,
                 };
-                step.op.perform(&types, &ins)?
+                match dest {
+                    Some((i, d)) => step.op.perform_inplace(&types, &ins, i, d)?,
+                    None => step.op.perform(&types, &ins)?,
+                }
             };
             for (s, v) in step.outputs.iter().zip(outs) {
                 slots[*s] = Some(Slot::Owned(v));
@@ -569,7 +629,11 @@ impl Function {
     /// Theano's `debugprint` of the compiled graph, each node with its toposort index.
     pub fn debugprint(&self) -> String {
         let refs: Vec<&Var> = self.outputs.iter().collect();
-        crate::printing::debugprint_scheduled(&refs, self.program.topo.clone())
+        crate::printing::debugprint_scheduled(
+            &refs,
+            self.program.topo.clone(),
+            self.program.inplace.clone(),
+        )
     }
 }
 

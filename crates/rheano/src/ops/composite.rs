@@ -6,7 +6,9 @@ use super::NodeTypes;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::math::Real;
-use crate::runtime::elemwise::{block_fn, operand, run_program, Operand};
+use crate::runtime::elemwise::{
+    block_fn, operand, reuse_buffer, run_program, run_program_into, Operand,
+};
 use crate::types::TensorType;
 use crate::value::Value;
 use ndarray::{ArrayD, IxDyn};
@@ -51,9 +53,68 @@ impl Composite {
         }
     }
 
-    fn run<F: Real>(&self, inputs: &[&Value], shape: &[usize]) -> Result<Value> {
-        let kernels = self
-            .program
+    /// Whether the program can overwrite an input of type `input`: the output has that type.
+    pub fn can_overwrite(&self, input: &TensorType, output: &TensorType) -> bool {
+        input == output
+    }
+
+    /// Computes the program into the buffer of input `dest_pos` (given by value as `dest`; the
+    /// entry of `inputs` at that position is ignored), or a fresh output when it does not fit.
+    pub fn perform_inplace(
+        &self,
+        types: &NodeTypes,
+        inputs: &[&Value],
+        dest_pos: usize,
+        dest: Value,
+    ) -> Result<Value> {
+        let shape = {
+            let mut ins = inputs.to_vec();
+            ins[dest_pos] = &dest;
+            super::elemwise::out_shape(&self.to_string(), types.inputs, &ins)?
+        };
+        match self.dtype {
+            DType::Float64 => self.run_inplace::<f64>(types, inputs, dest_pos, dest, &shape),
+            _ => self.run_inplace::<f32>(types, inputs, dest_pos, dest, &shape),
+        }
+    }
+
+    fn run_inplace<F: Real>(
+        &self,
+        types: &NodeTypes,
+        inputs: &[&Value],
+        dest_pos: usize,
+        dest: Value,
+        shape: &[usize],
+    ) -> Result<Value> {
+        match reuse_buffer::<F>(dest, shape) {
+            Ok(buf) => {
+                let kernels = self.kernels::<F>()?;
+                let operands: Vec<Operand<F>> = inputs
+                    .iter()
+                    .enumerate()
+                    .map(|(j, v)| {
+                        if j == dest_pos {
+                            Operand::Dest
+                        } else {
+                            operand::<F>(v, shape)
+                        }
+                    })
+                    .collect();
+                let out = run_program_into(buf, &operands, &self.program, &kernels);
+                Ok(F::wrap(
+                    ArrayD::from_shape_vec(IxDyn(shape), out).expect("shape"),
+                ))
+            }
+            Err(dest) => {
+                let mut ins = inputs.to_vec();
+                ins[dest_pos] = &dest;
+                self.perform(types, &ins)
+            }
+        }
+    }
+
+    fn kernels<F: Real>(&self) -> Result<Vec<crate::runtime::elemwise::BlockFn<F>>> {
+        self.program
             .iter()
             .map(|i| {
                 block_fn::<F>(i.op).ok_or_else(|| {
@@ -63,7 +124,11 @@ impl Composite {
                     )
                 })
             })
-            .collect::<Result<Vec<_>>>()?;
+            .collect()
+    }
+
+    fn run<F: Real>(&self, inputs: &[&Value], shape: &[usize]) -> Result<Value> {
+        let kernels = self.kernels::<F>()?;
         let n = shape.iter().product();
         let operands: Vec<Operand<F>> = inputs.iter().map(|v| operand::<F>(v, shape)).collect();
         let out = run_program(n, &operands, &self.program, &kernels);

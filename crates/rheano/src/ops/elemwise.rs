@@ -7,7 +7,9 @@ use crate::error::{Error, Result};
 use crate::grad::InputGrad;
 use crate::graph::Var;
 use crate::math::Real;
-use crate::runtime::elemwise::{block_fn, operand, run_blocks, Operand};
+use crate::runtime::elemwise::{
+    block_fn, operand, reuse_buffer, run_blocks, run_blocks_into, Operand,
+};
 use crate::types::TensorType;
 use crate::value::{Element, Value};
 use ndarray::{ArrayD, ArrayViewD, IxDyn, Zip};
@@ -99,6 +101,77 @@ impl Elemwise {
             _ if out_dt == DType::Float64 => run_float::<f64>(self, inputs, &shape),
             _ if out_dt == DType::Float32 => run_float::<f32>(self, inputs, &shape),
             _ => Ok(run_int(self, inputs, &shape)?.cast(out_dt)),
+        }
+    }
+}
+
+impl Elemwise {
+    /// Whether the compiled kernel can overwrite an input of type `input` (Theano's in-place
+    /// variants): a float block kernel whose output has exactly that type.
+    pub fn can_overwrite(&self, input: &TensorType, output: &TensorType) -> bool {
+        output.dtype.is_float()
+            && input == output
+            && block_fn::<f64>(self.scalar).is_some()
+            && !matches!(self.scalar, ScalarOp::Cast(_) | ScalarOp::Second)
+    }
+
+    /// Computes the op into the buffer of input `dest_pos` (given by value as `dest`; the entry
+    /// of `inputs` at that position is ignored). Falls back to a fresh output when it does not fit.
+    pub fn perform_inplace(
+        &self,
+        types: &NodeTypes,
+        inputs: &[&Value],
+        dest_pos: usize,
+        dest: Value,
+    ) -> Result<Value> {
+        if !self.can_overwrite(types.inputs[dest_pos], &types.outputs[0]) {
+            let mut ins = inputs.to_vec();
+            ins[dest_pos] = &dest;
+            return self.perform(types, &ins);
+        }
+        let shape = {
+            let mut ins = inputs.to_vec();
+            ins[dest_pos] = &dest;
+            out_shape(&self.to_string(), types.inputs, &ins)?
+        };
+        match types.outputs[0].dtype {
+            DType::Float64 => inplace_float::<f64>(self, types, inputs, dest_pos, dest, &shape),
+            _ => inplace_float::<f32>(self, types, inputs, dest_pos, dest, &shape),
+        }
+    }
+}
+
+fn inplace_float<F: Real>(
+    e: &Elemwise,
+    types: &NodeTypes,
+    inputs: &[&Value],
+    dest_pos: usize,
+    dest: Value,
+    shape: &[usize],
+) -> Result<Value> {
+    let kernel = block_fn::<F>(e.scalar).expect("checked by can_overwrite");
+    match reuse_buffer::<F>(dest, shape) {
+        Ok(buf) => {
+            let operands: Vec<Operand<F>> = inputs
+                .iter()
+                .enumerate()
+                .map(|(j, v)| {
+                    if j == dest_pos {
+                        Operand::Dest
+                    } else {
+                        operand::<F>(v, shape)
+                    }
+                })
+                .collect();
+            let out = run_blocks_into(buf, &operands, kernel);
+            Ok(F::wrap(
+                ArrayD::from_shape_vec(IxDyn(shape), out).expect("shape"),
+            ))
+        }
+        Err(dest) => {
+            let mut ins = inputs.to_vec();
+            ins[dest_pos] = &dest;
+            e.perform(types, &ins)
         }
     }
 }

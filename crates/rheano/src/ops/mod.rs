@@ -143,6 +143,50 @@ impl Op {
     }
 }
 
+impl Op {
+    /// Whether the compiled kernel can write its output over an input of type `input` (an
+    /// elementwise op whose output has exactly that type).
+    pub fn can_overwrite(&self, input: &TensorType, output: &TensorType) -> bool {
+        match self {
+            Op::Elemwise(e) => e.can_overwrite(input, output),
+            Op::Composite(c) => c.can_overwrite(input, output),
+            _ => false,
+        }
+    }
+
+    /// Runs the op over the buffer of input `dest_pos`, passed by value (see `can_overwrite`).
+    pub fn perform_inplace(
+        &self,
+        types: &NodeTypes,
+        inputs: &[&Value],
+        dest_pos: usize,
+        dest: Value,
+    ) -> Result<Vec<Value>> {
+        match self {
+            Op::Elemwise(e) => e
+                .perform_inplace(types, inputs, dest_pos, dest)
+                .map(|v| vec![v]),
+            Op::Composite(c) => c
+                .perform_inplace(types, inputs, dest_pos, dest)
+                .map(|v| vec![v]),
+            _ => {
+                let mut ins = inputs.to_vec();
+                ins[dest_pos] = &dest;
+                self.perform(types, &ins)
+            }
+        }
+    }
+
+    /// How debugprint shows the op when it overwrites input `dest_pos`: Theano's
+    /// `Elemwise{ScalarSigmoid}[(0, 0)]`, `Elemwise{Composite{...}}[(0, 1)]`.
+    pub fn inplace_str(&self, dest_pos: usize) -> String {
+        match self {
+            Op::Elemwise(e) => format!("Elemwise{{{}}}[(0, {dest_pos})]", e.scalar.class_name()),
+            other => format!("{other}[(0, {dest_pos})]"),
+        }
+    }
+}
+
 impl fmt::Display for Op {
     /// Theano's `str(op)`, as debugprint shows it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -173,6 +217,11 @@ impl fmt::Display for Op {
             Op::Join(_) => f.write_str("Join"),
             Op::Nnet(n) => write!(f, "{n}"),
             Op::Composite(c) => write!(f, "{c}"),
+            // Theano's `Dot22`; an operand read transposed in place shows as {TN}, {NT}, {TT}.
+            Op::Dot22 {
+                trans_a: false,
+                trans_b: false,
+            } => f.write_str("Dot22"),
             Op::Dot22 { trans_a, trans_b } => write!(
                 f,
                 "Dot22{{{}{}}}",

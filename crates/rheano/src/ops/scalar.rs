@@ -228,6 +228,28 @@ impl ScalarOp {
         }
     }
 
+    /// Theano's class name of the scalar op (`ScalarSigmoid`, `Add`, `TrueDiv`), which an
+    /// in-place elementwise node shows: `Elemwise{ScalarSigmoid}[(0, 0)]`.
+    pub fn class_name(self) -> String {
+        use ScalarOp::*;
+        match self {
+            Sigmoid => "ScalarSigmoid".into(),
+            Softplus => "ScalarSoftplus".into(),
+            UltraFastSigmoid => "UltraFastScalarSigmoid".into(),
+            Abs | Gt | Lt | Ge | Le | Eq | Neq | And | Or | Invert | Softsign => self.scalar_name(),
+            _ => self
+                .symbol()
+                .split('_')
+                .map(|w| {
+                    let mut c = w.chars();
+                    c.next()
+                        .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                        .unwrap_or_default()
+                })
+                .collect(),
+        }
+    }
+
     /// The infix symbol of ops that pprint as operators.
     pub fn operator(self) -> Option<&'static str> {
         use ScalarOp::*;

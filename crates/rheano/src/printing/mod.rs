@@ -186,6 +186,7 @@ pub fn debugprint_with(outputs: &[&Var], opts: &DebugPrintOptions) -> String {
         opts,
         ids: HashMap::new(),
         done: HashSet::new(),
+        inplace: HashMap::new(),
         topo: None,
         out: String::new(),
     };
@@ -196,12 +197,18 @@ pub fn debugprint_with(outputs: &[&Var], opts: &DebugPrintOptions) -> String {
 }
 
 /// `debugprint` of a graph that is scheduled: lines end with each node's toposort index.
-pub(crate) fn debugprint_scheduled(outputs: &[&Var], topo: HashMap<u64, usize>) -> String {
+/// Nodes in `inplace` (apply id → overwritten input) print with Theano's `[(0, i)]`.
+pub(crate) fn debugprint_scheduled(
+    outputs: &[&Var],
+    topo: HashMap<u64, usize>,
+    inplace: HashMap<u64, usize>,
+) -> String {
     let opts = DebugPrintOptions::default();
     let mut p = DebugPrinter {
         opts: &opts,
         ids: HashMap::new(),
         done: HashSet::new(),
+        inplace,
         topo: Some(topo),
         out: String::new(),
     };
@@ -216,6 +223,7 @@ struct DebugPrinter<'a> {
     /// Ids by apply id (for op outputs) or by variable id (for leaves).
     ids: HashMap<(bool, u64), String>,
     done: HashSet<u64>,
+    inplace: HashMap<u64, usize>,
     topo: Option<HashMap<u64, usize>>,
     out: String,
 }
@@ -261,9 +269,12 @@ impl DebugPrinter<'_> {
                     None => String::new(),
                 };
                 let name = v.name().unwrap_or_default();
+                let op = match self.inplace.get(&apply.id()) {
+                    Some(&i) => apply.op.inplace_str(i),
+                    None => apply.op.to_string(),
+                };
                 self.out.push_str(&format!(
-                    "{prefix}{}{out_idx} {id}{type_str} '{name}'   {topo}\n",
-                    apply.op
+                    "{prefix}{op}{out_idx} {id}{type_str} '{name}'   {topo}\n"
                 ));
                 let stop = self.opts.stop_on_name && v.name().is_some() && depth > 0;
                 if self.done.insert(apply.id()) && !stop {

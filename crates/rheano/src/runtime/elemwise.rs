@@ -24,15 +24,21 @@ pub enum Operand<'a, F: Clone> {
     Scalar(F),
     /// `data[i % data.len()]`: broadcast along the leading dims only.
     Periodic(Cow<'a, [F]>),
+    /// The output buffer's own values: the input an in-place kernel overwrites.
+    Dest,
 }
 
 impl<F: Real> Operand<'_, F> {
     /// Fills `buf` with the operand's values for output elements `start..start + buf.len()`, or
     /// returns a slice to read directly.
     #[inline]
-    fn block<'b>(&'b self, start: usize, len: usize, buf: &'b mut [F]) -> &'b [F] {
+    fn block<'b>(&'b self, start: usize, len: usize, buf: &'b mut [F], dest: &[F]) -> &'b [F] {
         match self {
             Operand::Full(s) => &s[start..start + len],
+            Operand::Dest => {
+                buf[..len].copy_from_slice(&dest[..len]);
+                &buf[..len]
+            }
             Operand::Scalar(v) => {
                 buf[..len].fill(*v);
                 &buf[..len]
@@ -56,12 +62,12 @@ impl<F: Real> Operand<'_, F> {
 impl<F: Real> Operand<'_, F> {
     /// Writes the operand's values for output elements `start..start + len` into `buf`.
     #[inline]
-    fn fill_block(&self, start: usize, len: usize, buf: &mut [F]) {
+    fn fill_block(&self, start: usize, len: usize, buf: &mut [F], dest: &[F]) {
         match self {
             Operand::Full(s) => buf[..len].copy_from_slice(&s[start..start + len]),
             Operand::Scalar(v) => buf[..len].fill(*v),
-            Operand::Periodic(_) => {
-                let _ = self.block(start, len, buf);
+            Operand::Periodic(_) | Operand::Dest => {
+                let _ = self.block(start, len, buf, dest);
             }
         }
     }
@@ -260,9 +266,39 @@ pub fn alloc_output<F: Real>(n: usize) -> Vec<F> {
     v
 }
 
+/// The buffer of `v`, to be overwritten by an elementwise kernel with an output of `shape`
+/// and element type `F`, when it fits exactly: same dtype and shape, contiguous from its start.
+/// Gives `v` back when it does not fit.
+pub fn reuse_buffer<F: Real>(v: Value, shape: &[usize]) -> Result<Vec<F>, Value> {
+    let a = F::unwrap_owned(v)?;
+    let n: usize = shape.iter().product();
+    let fits = a.shape() == shape
+        && a.is_standard_layout()
+        && a.as_slice_memory_order()
+            .is_some_and(|s| s.as_ptr() == a.as_ptr() && s.len() == n);
+    if !fits {
+        return Err(F::wrap(a));
+    }
+    // A contiguous owned array may still start inside its buffer (after slicing in place).
+    let (mut data, offset) = a.into_raw_vec_and_offset();
+    let offset = offset.unwrap_or(0);
+    data.truncate(offset + n);
+    data.drain(..offset);
+    Ok(data)
+}
+
 /// Runs `kernel` over blocks of the output, in parallel for large outputs.
 pub fn run_blocks<F: Real>(n: usize, operands: &[Operand<F>], kernel: BlockFn<F>) -> Vec<F> {
-    let mut out = alloc_output::<F>(n);
+    run_blocks_into(alloc_output::<F>(n), operands, kernel)
+}
+
+/// [`run_blocks`] writing into `out` (which holds the values of any `Operand::Dest`).
+pub fn run_blocks_into<F: Real>(
+    mut out: Vec<F>,
+    operands: &[Operand<F>],
+    kernel: BlockFn<F>,
+) -> Vec<F> {
+    let n = out.len();
     let chunk = |(ci, out_chunk): (usize, &mut [F]), chunk_len: usize| {
         // Small outputs (the common case in training loops) get small scratch buffers.
         let width = BLOCK.min(out_chunk.len());
@@ -276,7 +312,7 @@ pub fn run_blocks<F: Real>(n: usize, operands: &[Operand<F>], kernel: BlockFn<F>
             let args: Vec<&[F]> = operands
                 .iter()
                 .zip(bufs.iter_mut())
-                .map(|(o, b)| o.block(start, len, b))
+                .map(|(o, b)| o.block(start, len, b, ob))
                 .collect();
             kernel(ob, &args);
         }
@@ -302,8 +338,18 @@ pub fn run_program<F: Real>(
     program: &[crate::ops::composite::Instr],
     kernels: &[BlockFn<F>],
 ) -> Vec<F> {
+    run_program_into(alloc_output::<F>(n), operands, program, kernels)
+}
+
+/// [`run_program`] writing into `out` (which holds the values of any `Operand::Dest`).
+pub fn run_program_into<F: Real>(
+    mut out: Vec<F>,
+    operands: &[Operand<F>],
+    program: &[crate::ops::composite::Instr],
+    kernels: &[BlockFn<F>],
+) -> Vec<F> {
+    let n = out.len();
     let n_in = operands.len();
-    let mut out = alloc_output::<F>(n);
     let chunk = |(ci, out_chunk): (usize, &mut [F]), chunk_len: usize| {
         let width = BLOCK.min(out_chunk.len());
         let mut regs: Vec<Vec<F>> = (0..n_in + program.len())
@@ -314,7 +360,7 @@ pub fn run_program<F: Real>(
             let start = base + bi * BLOCK;
             let len = ob.len();
             for (o, reg) in operands.iter().zip(regs.iter_mut()) {
-                o.fill_block(start, len, reg);
+                o.fill_block(start, len, reg, ob);
             }
             for (j, (ins, kernel)) in program.iter().zip(kernels).enumerate() {
                 let r = n_in + j;
