@@ -139,6 +139,11 @@ pub fn phases(cfg: &RewriteConfig) -> Vec<Phase> {
     }
     if fast_run {
         out.push(Phase {
+            name: "local_gemm",
+            rewrites: vec![],
+            global: Some(gemm_pass),
+        });
+        out.push(Phase {
             name: "merge2",
             rewrites: vec![],
             global: Some(merge),
@@ -912,6 +917,131 @@ fn local_dot22(v: &Var) -> Option<Var> {
         },
         vec![a0, b0],
     ))
+}
+
+/// dot + add → Gemm / Gemv (Theano's blas rewrites, extended to broadcast terms): `z + A·B`,
+/// `z − A·B` and `z ± s·(A·B)` for a scalar `s` become one `Gemm(z, ±s, A, B, 1)`, so the
+/// bias add or the SGD step happens in the product's pass over the output. Only products read
+/// by nothing else are taken (a shared product would be computed twice).
+fn gemm_pass(fg: &mut FunctionGraph) {
+    for v in fg.toposort() {
+        let v = fg.current(&v);
+        if let Some(new) = gemm_candidate(fg, &v).and_then(|n| same_type(&v, n)) {
+            let _ = fg.replace(&v, new, "local_gemm");
+        }
+    }
+}
+
+fn gemm_candidate(fg: &mut FunctionGraph, v: &Var) -> Option<Var> {
+    let (op, ins) = elemwise_parts(v)?;
+    if !v.dtype().is_float() || v.ndim() == 0 || v.ndim() > 2 {
+        return None;
+    }
+    let ins = ins.to_vec();
+    let (k, sign, (alpha, a, b, ta, tb)) = match op {
+        ScalarOp::Add => ins
+            .iter()
+            .enumerate()
+            .find_map(|(k, t)| scaled_product(fg, t, v).map(|p| (k, 1.0, p)))?,
+        ScalarOp::Sub => (1, -1.0, scaled_product(fg, &ins[1], v)?),
+        _ => return None,
+    };
+    // The product must have the output's shape: a term cannot widen a broadcast product.
+    if ins[k].broadcastable() != v.broadcastable() {
+        return None;
+    }
+    let rest: Vec<Var> = ins
+        .iter()
+        .enumerate()
+        .filter(|&(j, _)| j != k)
+        .map(|(_, t)| t.clone())
+        .collect();
+    let z = match rest.len() {
+        1 => rest[0].clone(),
+        _ => crate::graph::apply1(Op::Elemwise(Elemwise::user(ScalarOp::Add)), rest),
+    };
+    if z.dtype() != v.dtype() || z.ndim() != v.ndim() {
+        return None;
+    }
+    let alpha = match (
+        sign < 0.0,
+        alpha.constant_value().and_then(|c| c.scalar_f64()),
+    ) {
+        (false, _) => alpha,
+        (true, Some(c)) => T::constant(crate::Value::from(-c).cast(v.dtype())),
+        (true, None) => T::neg(&alpha),
+    };
+    let one = T::constant(crate::Value::from(1.0).cast(v.dtype()));
+    Some(crate::graph::apply1(
+        Op::Gemm {
+            trans_a: ta,
+            trans_b: tb,
+        },
+        vec![z, alpha, a, b, one],
+    ))
+}
+
+/// A matrix product (optionally times a scalar) of `v`'s dtype read only by `v`:
+/// (alpha, A, B, A transposed, B transposed).
+fn scaled_product(fg: &mut FunctionGraph, t: &Var, v: &Var) -> Option<(Var, Var, Var, bool, bool)> {
+    let product = |fg: &mut FunctionGraph, p: &Var| -> Option<(Var, Var, bool, bool)> {
+        if p.dtype() != v.dtype() || fg.clients(p).len() != 1 {
+            return None;
+        }
+        let ins = p.owner_inputs();
+        match p.op()? {
+            Op::Dot22 { trans_a, trans_b } => {
+                Some((ins[0].clone(), ins[1].clone(), *trans_a, *trans_b))
+            }
+            Op::Dot if ins[0].ndim() == 2 && ins[1].ndim() == 1 => {
+                let a = &ins[0];
+                let b = &ins[1];
+                if a.dtype() != v.dtype() || b.dtype() != v.dtype() {
+                    return None;
+                }
+                match a.op() {
+                    Some(Op::DimShuffle(d)) if d.new_order == vec![Some(1), Some(0)] => {
+                        Some((a.owner_inputs()[0].clone(), b.clone(), true, false))
+                    }
+                    _ => Some((a.clone(), b.clone(), false, false)),
+                }
+            }
+            _ => None,
+        }
+    };
+    if let Some((a, b, ta, tb)) = product(fg, t) {
+        let one = T::constant(crate::Value::from(1.0).cast(v.dtype()));
+        return Some((one, a, b, ta, tb));
+    }
+    let (op, ins) = elemwise_parts(t)?;
+    if op != ScalarOp::Mul || ins.len() != 2 || fg.clients(t).len() != 1 {
+        return None;
+    }
+    let ins = ins.to_vec();
+    for (p, s) in [(&ins[0], &ins[1]), (&ins[1], &ins[0])] {
+        let Some(alpha) = scalar_of(s, v.dtype()) else {
+            continue;
+        };
+        if let Some((a, b, ta, tb)) = product(fg, p) {
+            return Some((alpha, a, b, ta, tb));
+        }
+    }
+    None
+}
+
+/// `s` as a 0-d variable of `dtype` when it is one value broadcast: a constant whose elements
+/// are all equal, or a dimshuffle of a 0-d variable.
+fn scalar_of(s: &Var, dtype: crate::DType) -> Option<Var> {
+    if let Some(c) = scalar_constant_value(s) {
+        return Some(T::constant(crate::Value::from(c).cast(dtype)));
+    }
+    match s.op()? {
+        Op::DimShuffle(d) if d.new_order.iter().all(|o| o.is_none()) => {
+            let x = &s.owner_inputs()[0];
+            (x.ndim() == 0 && x.dtype() == dtype).then(|| x.clone())
+        }
+        _ => None,
+    }
 }
 
 /// log(f(softmax(x), ...)) → f(log_softmax(x), ...) for structural f (indexing, dimshuffle,

@@ -271,3 +271,72 @@ fn log_softmax_is_found_through_indexing_and_reshapes() {
     let r = f.call(&[array![[0.0, 1000.0]].into()]).unwrap()[0].to_f64_vec();
     assert_eq!(r, vec![-1000.0, 0.0]);
 }
+
+/// The seed compiles as in Theano 1.0.5: the bias add is folded into a Gemv and the sigmoid
+/// overwrites its output in place.
+#[test]
+fn dot_plus_bias_becomes_gemv_and_the_sigmoid_runs_in_place() {
+    let [x, b] = T::dvectors(["x", "b"]);
+    let w = T::dmatrix("W");
+    let out = T::nnet::sigmoid(&(T::dot(&w, &x) + &b));
+    let f = compiled(&[&w, &x, &b], &out);
+    assert_eq!(
+        f.debugprint(),
+        "Elemwise{ScalarSigmoid}[(0, 0)] [id A] ''   1\n |Gemv{no_inplace} [id B] ''   0\n   |b [id C]\n   |TensorConstant{1.0} [id D]\n   |W [id E]\n   |x [id F]\n   |TensorConstant{1.0} [id D]\n"
+    );
+    assert!(f.explain().contains("local_gemm"));
+    let r = f
+        .call(&[
+            array![[1.0, 2.0], [3.0, -4.0]].into(),
+            array![0.5, -1.0].into(),
+            array![0.25, 0.0].into(),
+        ])
+        .unwrap();
+    let want: Vec<f64> = [1.0 * 0.5 - 2.0 + 0.25, 3.0 * 0.5 + 4.0]
+        .iter()
+        .map(|z: &f64| 1.0 / (1.0 + (-z).exp()))
+        .collect();
+    assert_eq!(r[0].to_f64_vec(), want);
+}
+
+/// A layer's bias row and an SGD step each join their matrix product; a product read twice
+/// stays a Dot22 (computing it twice would be slower).
+#[test]
+fn gemm_takes_bias_rows_and_scaled_updates() {
+    let x = T::dmatrix("x");
+    let w = T::dmatrix("W");
+    let b = T::dvector("b");
+    let lr = T::dscalar("lr");
+    let layer = T::tanh(&(T::dot(&x, &w) + &b));
+    let step = &w - &(&lr * &T::dot(x.t(), &x));
+    let f = function(&[&x, &w, &b, &lr], &[&layer, &step]).unwrap();
+    let dp = f.debugprint();
+    assert!(dp.contains("Gemm{no_inplace} [id"), "{dp}");
+    assert!(dp.contains("Gemm{no_inplace,TN} [id"), "{dp}");
+    assert!(!dp.contains("Dot22"), "{dp}");
+    let xv = array![[1.0, 2.0], [0.5, -1.0], [2.0, 0.0]];
+    let wv = array![[0.1, 0.2], [0.3, 0.4]];
+    let r = f
+        .call(&[
+            xv.clone().into_dyn().into(),
+            wv.clone().into_dyn().into(),
+            array![1.0, -1.0].into(),
+            0.5.into(),
+        ])
+        .unwrap();
+    let layer_want = (xv.dot(&wv) + &array![1.0, -1.0]).mapv(f64::tanh);
+    let step_want = &wv - &(xv.t().dot(&xv) * 0.5);
+    for (got, want) in r[0].to_f64_vec().iter().zip(layer_want.iter()) {
+        assert!((got - want).abs() < 1e-15);
+    }
+    for (got, want) in r[1].to_f64_vec().iter().zip(step_want.iter()) {
+        assert!((got - want).abs() < 1e-15);
+    }
+    let shared_product = T::dot(&x, &w);
+    let g = function(
+        &[&x, &w, &b],
+        &[&(&shared_product + &b), &T::exp(&shared_product)],
+    )
+    .unwrap();
+    assert!(!g.debugprint().contains("Gemm"), "{}", g.debugprint());
+}

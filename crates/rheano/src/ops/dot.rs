@@ -215,3 +215,213 @@ fn dot22<F: Element + num_traits::Zero + num_traits::One>(
         ArrayD::from_shape_vec(IxDyn(&[m, n]), out).expect("shape"),
     ))
 }
+
+/// `Gemm` / `Gemv`: `beta·z + alpha·(A·B)` in one pass over the output, what `dot(A, B) + z`
+/// and `z - lr·dot(A, B)` become (Theano's blas rewrites). Inputs `(z, alpha, A, B, beta)`: `A` a
+/// matrix, `B` a matrix (Gemm) or a vector (Gemv), either read transposed in place; `alpha` and
+/// `beta` 0-d; `z` broadcasts to the output (a bias row or column, a scalar, a full matrix).
+pub fn infer_gemm(ta: bool, tb: bool, inputs: &[&TensorType]) -> Result<TensorType> {
+    let [z, alpha, a, b, beta] = inputs else {
+        return Err(Error::ty("Gemm", "expects 5 inputs (z, alpha, A, B, beta)"));
+    };
+    let dt = z.dtype;
+    let ok = dt.is_float()
+        && [alpha, a, b, beta].iter().all(|t| t.dtype == dt)
+        && alpha.ndim() == 0
+        && beta.ndim() == 0
+        && a.ndim() == 2
+        && (b.ndim() == 2 || (b.ndim() == 1 && !tb));
+    if !ok || z.ndim() != b.ndim() {
+        return Err(Error::ty(
+            "Gemm",
+            format!("expects (z, alpha, A, B, beta) of one float dtype with A a matrix, B a matrix or vector, z of the output's rank and 0-d alpha, beta; got {z}, {alpha}, {a}, {b}, {beta}"),
+        ));
+    }
+    let rows = if ta {
+        a.broadcastable[1]
+    } else {
+        a.broadcastable[0]
+    };
+    let mut bcast = vec![rows && z.broadcastable[0]];
+    if b.ndim() == 2 {
+        let cols = if tb {
+            b.broadcastable[0]
+        } else {
+            b.broadcastable[1]
+        };
+        bcast.push(cols && z.broadcastable[1]);
+    }
+    Ok(TensorType::new(dt, bcast))
+}
+
+pub fn perform_gemm(ta: bool, tb: bool, inputs: &[&Value], out: &TensorType) -> Result<Value> {
+    match out.dtype {
+        DType::Float64 => gemm_into::<f64>(ta, tb, inputs),
+        _ => gemm_into::<f32>(ta, tb, inputs),
+    }
+}
+
+fn gemm_into<F: crate::math::Real>(ta: bool, tb: bool, inputs: &[&Value]) -> Result<Value> {
+    let name = if inputs[3].ndim() == 1 {
+        "Gemv"
+    } else {
+        "Gemm"
+    };
+    let (z, a, b) = (inputs[0], inputs[2], inputs[3]);
+    let alpha = inputs[1]
+        .to_array::<F>()
+        .iter()
+        .next()
+        .copied()
+        .unwrap_or(F::zero());
+    let beta = inputs[4]
+        .to_array::<F>()
+        .iter()
+        .next()
+        .copied()
+        .unwrap_or(F::zero());
+    let (sa, sb) = (a.shape(), b.shape());
+    let (m, k) = if ta { (sa[1], sa[0]) } else { (sa[0], sa[1]) };
+    let vector = sb.len() == 1;
+    let (kb, n) = match (vector, tb) {
+        (true, _) => (sb[0], 1),
+        (false, true) => (sb[1], sb[0]),
+        (false, false) => (sb[0], sb[1]),
+    };
+    if k != kb {
+        return Err(Error::value(
+            name,
+            format!("Incompatible shapes for {name}: {m}×{k} and {kb}×{n}"),
+        ));
+    }
+    let shape: Vec<usize> = if vector { vec![m] } else { vec![m, n] };
+    // The output starts as beta·z broadcast to its shape (beta = 0 ignores z, as BLAS does).
+    let za = z.to_array::<F>();
+    let zb = za.broadcast(IxDyn(&shape)).ok_or_else(|| {
+        Error::value(
+            name,
+            format!(
+                "the added term of shape {:?} does not broadcast to the product's shape {shape:?}",
+                za.shape()
+            ),
+        )
+    })?;
+    let mut out: Vec<F> = if beta == F::zero() {
+        vec![F::zero(); m * n]
+    } else if beta == F::one() {
+        zb.iter().copied().collect()
+    } else {
+        zb.iter().map(|&v| beta * v).collect()
+    };
+    if k > 0 && m > 0 && n > 0 {
+        let aa = a.to_array::<F>();
+        let ba = b.to_array::<F>();
+        let a_std = aa.as_standard_layout();
+        let b_std = ba.as_standard_layout();
+        let a_s = a_std.as_slice().expect("standard layout");
+        let b_s = b_std.as_slice().expect("standard layout");
+        let (a_rs, a_cs) = if ta { (1, m as isize) } else { (k as isize, 1) };
+        let (b_rs, b_cs) = if tb { (1, k as isize) } else { (n as isize, 1) };
+        let par = if m * n * k >= 1 << 18 && rayon::current_num_threads() > 1 {
+            gemm::Parallelism::Rayon(rayon::current_num_threads())
+        } else {
+            gemm::Parallelism::None
+        };
+        // SAFETY: the strides address only elements of the m×k, k×n and m×n buffers, which live
+        // for the call; `out` does not alias the inputs.
+        unsafe {
+            gemm::gemm(
+                m,
+                n,
+                k,
+                out.as_mut_ptr(),
+                1,
+                n as isize,
+                true,
+                a_s.as_ptr(),
+                a_cs,
+                a_rs,
+                b_s.as_ptr(),
+                b_cs,
+                b_rs,
+                F::one(),
+                alpha,
+                false,
+                false,
+                false,
+                par,
+            );
+        }
+    }
+    Ok(F::wrap(
+        ArrayD::from_shape_vec(IxDyn(&shape), out).expect("shape"),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::grad::{verify_grad, VerifyGradOptions};
+    use crate::graph::apply1;
+    use crate::ops::Op;
+    use crate::value::Value;
+    use ndarray::{array, Array0};
+
+    /// The compiled-graph products differentiate like the `dot` graphs they replace.
+    #[test]
+    fn dot22_and_gemm_gradients_match_finite_differences() {
+        let a: Value = array![[0.3, -1.2, 0.5], [2.0, 0.1, -0.7]].into_dyn().into();
+        let b: Value = array![[0.4, 1.1], [-0.6, 0.2], [0.9, -1.5]]
+            .into_dyn()
+            .into();
+        let bt: Value = array![[0.4, -0.6, 0.9], [1.1, 0.2, -1.5]].into_dyn().into();
+        let opts = VerifyGradOptions::default();
+        for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+            let av = if ta {
+                array![[0.3, 2.0], [-1.2, 0.1], [0.5, -0.7]]
+                    .into_dyn()
+                    .into()
+            } else {
+                a.clone()
+            };
+            let bv = if tb { bt.clone() } else { b.clone() };
+            let dot22 = move |x: &[crate::Var]| {
+                apply1(
+                    Op::Dot22 {
+                        trans_a: ta,
+                        trans_b: tb,
+                    },
+                    vec![x[0].clone(), x[1].clone()],
+                )
+            };
+            verify_grad(dot22, &[av.clone(), bv.clone()], &opts).unwrap();
+            let gemm = move |x: &[crate::Var]| {
+                apply1(
+                    Op::Gemm {
+                        trans_a: ta,
+                        trans_b: tb,
+                    },
+                    x.to_vec(),
+                )
+            };
+            let z: Value = array![[0.5, -0.25], [1.5, 0.125]].into_dyn().into();
+            let alpha: Value = Array0::from_elem((), 0.7).into_dyn().into();
+            let beta: Value = Array0::from_elem((), -1.3).into_dyn().into();
+            verify_grad(gemm, &[z, alpha.clone(), av, bv, beta.clone()], &opts).unwrap();
+        }
+        // Gemv: a matrix times a vector plus a vector.
+        let gemv = |x: &[crate::Var]| {
+            apply1(
+                Op::Gemm {
+                    trans_a: false,
+                    trans_b: false,
+                },
+                x.to_vec(),
+            )
+        };
+        let z: Value = array![0.5, -0.25].into();
+        let v: Value = array![0.4, -0.6, 0.9].into();
+        let alpha: Value = Array0::from_elem((), 0.7).into_dyn().into();
+        let beta: Value = Array0::from_elem((), 1.0).into_dyn().into();
+        verify_grad(gemv, &[z, alpha, a, v, beta], &opts).unwrap();
+    }
+}

@@ -172,7 +172,37 @@ impl Op {
                 r
             }
             Op::Nnet(n) => n.grad(x, outputs, g_out),
-            Op::Composite(_) | Op::Dot22 { .. } => x
+            Op::Dot22 { trans_a, trans_b } => {
+                let (a, b, g) = (&x[0], &x[1], g());
+                let la = if *trans_a { a.t() } else { a.clone() };
+                let lb = if *trans_b { b.t() } else { b.clone() };
+                let ga = T::dot(&g, lb.t());
+                let gb = T::dot(la.t(), &g);
+                vec![
+                    Grad(if *trans_a { ga.t() } else { ga }),
+                    Grad(if *trans_b { gb.t() } else { gb }),
+                ]
+            }
+            Op::Gemm { trans_a, trans_b } => {
+                let (z, alpha, a, b, beta, g) = (&x[0], &x[1], &x[2], &x[3], &x[4], g());
+                let la = if *trans_a { a.t() } else { a.clone() };
+                let lb = if *trans_b { b.t() } else { b.clone() };
+                let product = T::dot(&la, &lb);
+                let ga = if lb.ndim() == 1 {
+                    T::dot(g.dimshuffle(&[Some(0), None]), lb.dimshuffle(&[None, Some(0)]))
+                } else {
+                    T::dot(&g, lb.t())
+                } * alpha;
+                let gb = T::dot(la.t(), &g) * alpha;
+                vec![
+                    Grad(crate::grad::sum_to(&g * beta, z.ty())),
+                    Grad(T::sum(&(&g * &product), None, false)),
+                    Grad(if *trans_a { ga.t() } else { ga }),
+                    Grad(if *trans_b { gb.t() } else { gb }),
+                    Grad(T::sum(&(&g * z), None, false)),
+                ]
+            }
+            Op::Composite(_) => x
                 .iter()
                 .map(|_| Undefined("fused Composite nodes exist only in compiled graphs; differentiate the graph before compiling".into()))
                 .collect(),

@@ -55,6 +55,12 @@ pub enum Op {
         trans_a: bool,
         trans_b: bool,
     },
+    /// `beta·z + alpha·(A·B)` (Theano's Gemm / Gemv), built by the gemm rewrite from a product
+    /// plus a term; inputs `(z, alpha, A, B, beta)`, A and B read through optional transposes.
+    Gemm {
+        trans_a: bool,
+        trans_b: bool,
+    },
     /// A fused elementwise program (built by the fusion rewrite, after differentiation).
     Composite(composite::Composite),
 }
@@ -108,6 +114,9 @@ impl Op {
             Op::Dot22 { trans_a, trans_b } => {
                 dot::infer_dot22(*trans_a, *trans_b, inputs).map(|t| vec![t])
             }
+            Op::Gemm { trans_a, trans_b } => {
+                dot::infer_gemm(*trans_a, *trans_b, inputs).map(|t| vec![t])
+            }
         }
     }
 
@@ -137,6 +146,12 @@ impl Op {
                 *trans_b,
                 inputs[0],
                 inputs[1],
+                &types.outputs[0],
+            )),
+            Op::Gemm { trans_a, trans_b } => one(dot::perform_gemm(
+                *trans_a,
+                *trans_b,
+                inputs,
                 &types.outputs[0],
             )),
         }
@@ -228,6 +243,20 @@ impl fmt::Display for Op {
                 if *trans_a { "T" } else { "N" },
                 if *trans_b { "T" } else { "N" }
             ),
+            // Theano's `Gemm{no_inplace}` / `Gemv{no_inplace}` (the name follows B's rank, which
+            // the Display cannot see: the printer asks `gemm_name`); transposes read in place
+            // add `,TN` etc.
+            Op::Gemm { trans_a, trans_b } => {
+                let t = match (trans_a, trans_b) {
+                    (false, false) => String::new(),
+                    (a, b) => format!(
+                        ",{}{}",
+                        if *a { "T" } else { "N" },
+                        if *b { "T" } else { "N" }
+                    ),
+                };
+                write!(f, "Gemm{{no_inplace{t}}}")
+            }
         }
     }
 }

@@ -269,10 +269,13 @@ impl DebugPrinter<'_> {
                     None => String::new(),
                 };
                 let name = v.name().unwrap_or_default();
-                let op = match self.inplace.get(&apply.id()) {
+                let mut op = match self.inplace.get(&apply.id()) {
                     Some(&i) => apply.op.inplace_str(i),
                     None => apply.op.to_string(),
                 };
+                if matches!(apply.op, crate::ops::Op::Gemm { .. }) && apply.inputs[3].ndim() == 1 {
+                    op = op.replacen("Gemm", "Gemv", 1);
+                }
                 self.out.push_str(&format!(
                     "{prefix}{op}{out_idx} {id}{type_str} '{name}'   {topo}\n"
                 ));
