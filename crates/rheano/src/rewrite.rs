@@ -97,10 +97,7 @@ pub fn phases(cfg: &RewriteConfig) -> Vec<Phase> {
             },
             Phase {
                 name: "canonicalize",
-                rewrites: vec![Rewrite {
-                    name: "constant_folding",
-                    apply: constant_folding,
-                }],
+                rewrites: canonicalize_rewrites(),
                 global: None,
             },
             Phase {
@@ -116,6 +113,7 @@ pub fn phases(cfg: &RewriteConfig) -> Vec<Phase> {
             name: "local_dot22",
             apply: local_dot22,
         });
+        specialize.extend(specialize_rewrites());
     }
     for name in &cfg.including {
         match name.as_str() {
@@ -287,6 +285,148 @@ fn is(v: &Var, op: ScalarOp) -> Option<&[Var]> {
         Some((s, ins)) if s == op => Some(ins),
         _ => None,
     }
+}
+
+/// Canonical forms (spec §4.3): constant folding, −(−x) → x, x ** 1 → x, x ** 0 → 1,
+/// x − x → 0, and subtraction written with a negation: x − (−y) → x + y, x + (−y) → x − y.
+fn canonicalize_rewrites() -> Vec<Rewrite> {
+    vec![
+        Rewrite {
+            name: "constant_folding",
+            apply: constant_folding,
+        },
+        Rewrite {
+            name: "local_neg_neg",
+            apply: local_neg_neg,
+        },
+        Rewrite {
+            name: "local_pow_canonicalize",
+            apply: local_pow_canonicalize,
+        },
+        Rewrite {
+            name: "local_sub_self",
+            apply: local_sub_self,
+        },
+        Rewrite {
+            name: "local_sub_neg",
+            apply: local_sub_neg,
+        },
+    ]
+}
+
+/// Specialisations for speed (Theano's specialize): x ** 2 → sqr, x ** 0.5 → sqrt,
+/// x ** −1 → inv, x ** −0.5 → inv(sqrt), x · x → sqr, 1 / x → inv, −(−a / b) → a / b.
+fn specialize_rewrites() -> Vec<Rewrite> {
+    vec![
+        Rewrite {
+            name: "local_pow_specialize",
+            apply: local_pow_specialize,
+        },
+        Rewrite {
+            name: "local_mul_to_sqr",
+            apply: local_mul_to_sqr,
+        },
+        Rewrite {
+            name: "local_div_to_inv",
+            apply: local_div_to_inv,
+        },
+        Rewrite {
+            name: "local_neg_div_neg",
+            apply: local_neg_div_neg,
+        },
+    ]
+}
+
+/// −(−x) → x.
+fn local_neg_neg(v: &Var) -> Option<Var> {
+    let inner = &is(v, ScalarOp::Neg)?[0];
+    Some(is(inner, ScalarOp::Neg)?[0].clone())
+}
+
+/// The exponent of `x ** e` when `e` is a constant: (x, e).
+fn pow_parts(v: &Var) -> Option<(Var, f64)> {
+    let ins = is(v, ScalarOp::Pow)?;
+    if !v.dtype().is_float() || ins[0].dtype() != v.dtype() {
+        return None;
+    }
+    Some((ins[0].clone(), scalar_constant_value(&ins[1])?))
+}
+
+/// x ** 1 → x; x ** 0 → 1 (numpy's 0 ** 0 = nan ** 0 = 1). The exponent must not widen x.
+fn local_pow_canonicalize(v: &Var) -> Option<Var> {
+    let (x, e) = pow_parts(v)?;
+    if x.broadcastable() != v.broadcastable() {
+        return None;
+    }
+    match e {
+        1.0 => Some(x),
+        0.0 => Some(T::ones_like(&x)),
+        _ => None,
+    }
+}
+
+/// x − x → 0 (where x is finite; ±inf and nan gave nan).
+fn local_sub_self(v: &Var) -> Option<Var> {
+    let ins = is(v, ScalarOp::Sub)?;
+    (ins[0] == ins[1]).then(|| T::zeros_like(&ins[0]))
+}
+
+/// x − (−y) → x + y; x + (−y) → x − y; (−x) + y → y − x (each exact).
+fn local_sub_neg(v: &Var) -> Option<Var> {
+    if let Some(ins) = is(v, ScalarOp::Sub) {
+        let y = &is(&ins[1], ScalarOp::Neg)?[0];
+        return Some(T::add(&ins[0], y));
+    }
+    let ins = is(v, ScalarOp::Add)?;
+    if ins.len() != 2 {
+        return None;
+    }
+    if let Some(y) = is(&ins[1], ScalarOp::Neg) {
+        return Some(T::sub(&ins[0], &y[0]));
+    }
+    let x = &is(&ins[0], ScalarOp::Neg)?[0];
+    Some(T::sub(&ins[1], x))
+}
+
+/// x ** 2 → sqr(x), x ** 0.5 → sqrt(x), x ** −1 → inv(x), x ** −0.5 → inv(sqrt(x)).
+fn local_pow_specialize(v: &Var) -> Option<Var> {
+    let (x, e) = pow_parts(v)?;
+    if x.broadcastable() != v.broadcastable() {
+        return None;
+    }
+    match e {
+        2.0 => Some(T::sqr(&x)),
+        0.5 => Some(T::sqrt(&x)),
+        -1.0 => Some(T::inv(&x)),
+        -0.5 => Some(T::inv(T::sqrt(&x))),
+        _ => None,
+    }
+}
+
+/// x · x → sqr(x).
+fn local_mul_to_sqr(v: &Var) -> Option<Var> {
+    let ins = is(v, ScalarOp::Mul)?;
+    (ins.len() == 2 && ins[0] == ins[1]).then(|| T::sqr(&ins[0]))
+}
+
+/// 1 / x → inv(x).
+fn local_div_to_inv(v: &Var) -> Option<Var> {
+    let ins = is(v, ScalarOp::TrueDiv)?;
+    if !v.dtype().is_float()
+        || ins[1].dtype() != v.dtype()
+        || ins[1].broadcastable() != v.broadcastable()
+    {
+        return None;
+    }
+    (scalar_constant_value(&ins[0]) == Some(1.0)).then(|| T::inv(&ins[1]))
+}
+
+/// −(−a / b) → a / b.
+fn local_neg_div_neg(v: &Var) -> Option<Var> {
+    let div = &is(v, ScalarOp::Neg)?[0];
+    let ins = is(div, ScalarOp::TrueDiv)?;
+    let a = &is(&ins[0], ScalarOp::Neg)?[0];
+    Some(T::true_div(a, &ins[1]))
 }
 
 fn stabilize_rewrites() -> Vec<Rewrite> {

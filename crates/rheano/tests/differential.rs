@@ -96,7 +96,33 @@ fn build(r: &mut Rng, pool: &[Var], depth: usize) -> Var {
     }
 }
 
-fn random_case(seed: u64, force: Option<DType>) -> Case {
+/// Wraps `x` in a pattern of the algebraic and blas rewrites (powers, negations, differences,
+/// reciprocals, dot + bias), drawing from its own generator so that the base graph of a seed
+/// stays what it was when the regression seeds were found.
+fn algebra(r: &mut Rng, x: Var, pool: &[Var]) -> Var {
+    let y = leaf(r, pool);
+    match r.below(14) {
+        0 => T::pow(&x, T::constant_of(2.0, x.dtype())),
+        1 => T::pow(T::abs(&x) + 0.5, T::constant_of(0.5, x.dtype())),
+        2 => T::pow(T::abs(&x) + 1.0, T::constant_of(-1.0, x.dtype())),
+        3 => T::pow(T::abs(&x) + 1.0, T::constant_of(-0.5, x.dtype())),
+        4 => {
+            T::pow(&x, T::constant_of(1.0, x.dtype())) + T::pow(&y, T::constant_of(0.0, x.dtype()))
+        }
+        5 => &x * &x,
+        6 => 1.0 / (T::abs(&x) + 1.0),
+        7 => -(-(&x)),
+        8 => -(-(&x) / (T::abs(&y) + 1.0)),
+        9 => T::sub(&x, &x) + &y,
+        10 => &x - (-(&y)),
+        11 => &x + (-(&y)),
+        12 if x.ndim() == 2 => T::dot(&x, x.t()) + &y,
+        13 if x.ndim() == 2 => &y - 0.5 * T::dot(x.t(), &x),
+        _ => (-(&x)) + &y,
+    }
+}
+
+fn random_case_with(seed: u64, force: Option<DType>, wrap: bool) -> Case {
     let mut r = Rng(seed.wrapping_mul(0x9E3779B97F4A7C15) | 1);
     let drawn = if r.below(2) == 0 {
         DType::Float64
@@ -130,7 +156,11 @@ fn random_case(seed: u64, force: Option<DType>) -> Case {
         );
     }
     let depth = 1 + r.below(4);
-    let out = build(&mut r, &inputs, depth);
+    let mut out = build(&mut r, &inputs, depth);
+    if wrap {
+        let mut r2 = Rng(seed.wrapping_mul(0xD1B54A32D192ED03) | 1);
+        out = algebra(&mut r2, out, &inputs);
+    }
     Case {
         inputs,
         values,
@@ -176,7 +206,11 @@ fn naive(case: &Case) -> Result<Option<Vec<f64>>, String> {
 }
 
 fn check(seed: u64) -> Result<(), String> {
-    let case = random_case(seed, None);
+    check_with(seed, false)
+}
+
+fn check_with(seed: u64, wrap: bool) -> Result<(), String> {
+    let case = random_case_with(seed, None, wrap);
     if case.out.check().is_err() {
         return Ok(()); // an ill-typed combination: nothing to compare
     }
@@ -198,8 +232,8 @@ fn check(seed: u64) -> Result<(), String> {
         };
     }
     let (Some(n32), Some(n64)) = (
-        naive(&random_case(seed, Some(DType::Float32)))?,
-        naive(&random_case(seed, Some(DType::Float64)))?,
+        naive(&random_case_with(seed, Some(DType::Float32), wrap))?,
+        naive(&random_case_with(seed, Some(DType::Float64), wrap))?,
     ) else {
         return Ok(());
     };
@@ -260,6 +294,10 @@ fn fast_run_equals_no_rewrites_on_random_graphs() {
     for seed in base..base + n {
         if let Err(e) = check(seed) {
             failures.push(format!("seed {seed}: {e}"));
+        }
+        // The same graph under an algebraic or blas pattern.
+        if let Err(e) = check_with(seed, true) {
+            failures.push(format!("seed {seed} (wrapped): {e}"));
         }
     }
     assert!(

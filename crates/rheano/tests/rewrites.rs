@@ -340,3 +340,57 @@ fn gemm_takes_bias_rows_and_scaled_updates() {
     .unwrap();
     assert!(!g.debugprint().contains("Gemm"), "{}", g.debugprint());
 }
+
+/// Canonical and specialised algebra (spec §4.3): powers, negations, differences, reciprocals.
+#[test]
+fn canonical_forms_of_neg_sub_div_pow() {
+    let x = T::dvector("x");
+    let y = T::dvector("y");
+    let cases: Vec<(Var, &str)> = vec![
+        (T::pow(&x, 2.0), "Elemwise{sqr,no_inplace}"),
+        (T::pow(&x, 0.5), "Elemwise{sqrt,no_inplace}"),
+        (T::pow(&x, -1.0), "Elemwise{inv,no_inplace}"),
+        (T::pow(&x, -0.5), "Elemwise{Composite{inv(sqrt(i0))}}"),
+        (&x * &x, "Elemwise{sqr,no_inplace}"),
+        (1.0 / &x, "Elemwise{inv,no_inplace}"),
+        (-(-(&x)) + &y, "Elemwise{add,no_inplace}"),
+        (-(-(&x) / &y), "Elemwise{true_div,no_inplace}"),
+        (&x - (-(&y)), "Elemwise{add,no_inplace}"),
+        (&x + (-(&y)), "Elemwise{sub,no_inplace}"),
+    ];
+    for (out, want) in cases {
+        let f = function_with(
+            &[&x, &y],
+            &[&out],
+            FunctionOptions {
+                on_unused_input: rheano::OnUnusedInput::Ignore,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let dp = f.debugprint();
+        assert!(dp.starts_with(want), "{}: {dp}", pprint(&out));
+        let r = f
+            .call(&[array![0.25, 4.0].into(), array![2.0, -3.0].into()])
+            .unwrap();
+        let plain = function_with(
+            &[&x, &y],
+            &[&out],
+            FunctionOptions {
+                mode: Mode::None,
+                on_unused_input: rheano::OnUnusedInput::Ignore,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .call(&[array![0.25, 4.0].into(), array![2.0, -3.0].into()])
+        .unwrap();
+        assert_eq!(r[0], plain[0], "{}", pprint(&out));
+    }
+    // x ** 1 → x, x ** 0 → 1, x − x → 0: nothing left to compute but a fill.
+    let f = compiled(&[&x], &(T::pow(&x, 1.0) + T::pow(&x, 0.0) + T::sub(&x, &x)));
+    let r = f.call(&[array![3.0, -2.0].into()]).unwrap();
+    assert_eq!(r[0].to_f64_vec(), vec![4.0, -1.0]);
+    assert!(f.explain().contains("local_pow_canonicalize"));
+    assert!(f.explain().contains("local_sub_self"));
+}
