@@ -156,194 +156,210 @@ pub fn run(data: &str, out: &str, threads: usize, quick: bool) -> Result<()> {
         }
     };
     let mut recs: Vec<String> = Vec::new();
+    // RHEANO_BENCH_ONLY=W1,W5 runs a subset (for quick comparisons while tuning).
+    let only = std::env::var("RHEANO_BENCH_ONLY").ok();
+    let want = |w: &str| only.as_ref().is_none_or(|o| o.split(',').any(|x| x == w));
     for dt in [DType::Float64, DType::Float32] {
         // W1
-        let x64 = load("w1_x")?;
-        let x = x64.cast(dt);
-        let xr = x.cast(DType::Float64).to_f64_vec();
-        let n = xr.len() as f64;
-        let v = T::tensor(dt, &[false], "x");
-        type Act<'a> = (&'a str, Var, fn(f64) -> f64);
-        let acts: Vec<Act> = vec![
-            ("sigmoid", T::nnet::sigmoid(&v), |x| {
-                1.0 / (1.0 + (-x).exp())
-            }),
-            ("softplus", T::nnet::softplus(&v), |x| {
-                if x > 0.0 {
-                    x + (-x).exp().ln_1p()
-                } else {
-                    x.exp().ln_1p()
-                }
-            }),
-            ("relu", T::nnet::relu(&v), |x| x.max(0.0)),
-            ("ultra_fast_sigmoid", T::nnet::ultra_fast_sigmoid(&v), |x| {
-                <f64 as rheano::math::Real>::ultra_fast_sigmoid(x)
-            }),
-            ("hard_sigmoid", T::nnet::hard_sigmoid(&v), |x| {
-                (0.2 * x + 0.5).clamp(0.0, 1.0)
-            }),
-        ];
-        for (name, out_v, reff) in acts {
-            let f = function(&[&v], &[&out_v])?;
-            let first = f.call(std::slice::from_ref(&x))?.remove(0);
-            let want: Vec<f64> = xr.iter().map(|&a| reff(a)).collect();
-            let err = max_err(&first, &want);
-            drop(first);
-            let times = measure(|| f.call(std::slice::from_ref(&x)).map(|_| ()), &rules)?;
-            recs.push(rec(
-                "W1",
-                name,
-                dt,
-                threads,
-                &times,
-                Some(2.0 * n * dt.size_bytes() as f64),
-                None,
-                Some(err),
-                "",
-            ));
+        if want("W1") {
+            let x64 = load("w1_x")?;
+            let x = x64.cast(dt);
+            let xr = x.cast(DType::Float64).to_f64_vec();
+            let n = xr.len() as f64;
+            let v = T::tensor(dt, &[false], "x");
+            type Act<'a> = (&'a str, Var, fn(f64) -> f64);
+            let acts: Vec<Act> = vec![
+                ("sigmoid", T::nnet::sigmoid(&v), |x| {
+                    1.0 / (1.0 + (-x).exp())
+                }),
+                ("softplus", T::nnet::softplus(&v), |x| {
+                    if x > 0.0 {
+                        x + (-x).exp().ln_1p()
+                    } else {
+                        x.exp().ln_1p()
+                    }
+                }),
+                ("relu", T::nnet::relu(&v), |x| x.max(0.0)),
+                ("ultra_fast_sigmoid", T::nnet::ultra_fast_sigmoid(&v), |x| {
+                    <f64 as rheano::math::Real>::ultra_fast_sigmoid(x)
+                }),
+                ("hard_sigmoid", T::nnet::hard_sigmoid(&v), |x| {
+                    (0.2 * x + 0.5).clamp(0.0, 1.0)
+                }),
+            ];
+            for (name, out_v, reff) in acts {
+                let f = function(&[&v], &[&out_v])?;
+                let first = f.call(std::slice::from_ref(&x))?.remove(0);
+                let want: Vec<f64> = xr.iter().map(|&a| reff(a)).collect();
+                let err = max_err(&first, &want);
+                drop(first);
+                let times = measure(|| f.call(std::slice::from_ref(&x)).map(|_| ()), &rules)?;
+                recs.push(rec(
+                    "W1",
+                    name,
+                    dt,
+                    threads,
+                    &times,
+                    Some(2.0 * n * dt.size_bytes() as f64),
+                    None,
+                    Some(err),
+                    "",
+                ));
+            }
         }
         // W2
-        let m = load("w2_x")?.cast(dt);
-        let mv = T::tensor(dt, &[false, false], "m");
-        for (name, o) in [
-            ("softmax", T::nnet::softmax(&mv)),
-            ("log_softmax", T::nnet::logsoftmax(&mv)),
-        ] {
-            let f = function(&[&mv], &[&o])?;
-            let times = measure(|| f.call(std::slice::from_ref(&m)).map(|_| ()), &rules)?;
-            recs.push(rec(
-                "W2",
-                name,
-                dt,
-                threads,
-                &times,
-                Some(2.0 * m.len() as f64 * dt.size_bytes() as f64),
-                None,
-                None,
-                "",
-            ));
+        if want("W2") {
+            let m = load("w2_x")?.cast(dt);
+            let mv = T::tensor(dt, &[false, false], "m");
+            for (name, o) in [
+                ("softmax", T::nnet::softmax(&mv)),
+                ("log_softmax", T::nnet::logsoftmax(&mv)),
+            ] {
+                let f = function(&[&mv], &[&o])?;
+                let times = measure(|| f.call(std::slice::from_ref(&m)).map(|_| ()), &rules)?;
+                recs.push(rec(
+                    "W2",
+                    name,
+                    dt,
+                    threads,
+                    &times,
+                    Some(2.0 * m.len() as f64 * dt.size_bytes() as f64),
+                    None,
+                    None,
+                    "",
+                ));
+            }
         }
         // W3
-        let z = load("w3_z")?.cast(dt);
-        let t = load("w3_t")?.cast(dt);
-        let (zv, tv) = (T::tensor(dt, &[false], "z"), T::tensor(dt, &[false], "t"));
-        let cost = T::nnet::binary_crossentropy(T::nnet::sigmoid(&zv), &tv).mean();
-        let g = rheano::grad(&cost, &[&zv])?.remove(0);
-        let nz = z.len() as f64 * dt.size_bytes() as f64;
-        for (name, outs, bytes) in [
-            ("bce_forward", vec![cost.clone()], 2.0 * nz),
-            ("bce_forward+grad", vec![cost.clone(), g], 3.0 * nz),
-        ] {
-            let refs: Vec<&Var> = outs.iter().collect();
-            let f = function(&[&zv, &tv], &refs)?;
-            let args = [z.clone(), t.clone()];
+        if want("W3") {
+            let z = load("w3_z")?.cast(dt);
+            let t = load("w3_t")?.cast(dt);
+            let (zv, tv) = (T::tensor(dt, &[false], "z"), T::tensor(dt, &[false], "t"));
+            let cost = T::nnet::binary_crossentropy(T::nnet::sigmoid(&zv), &tv).mean();
+            let g = rheano::grad(&cost, &[&zv])?.remove(0);
+            let nz = z.len() as f64 * dt.size_bytes() as f64;
+            for (name, outs, bytes) in [
+                ("bce_forward", vec![cost.clone()], 2.0 * nz),
+                ("bce_forward+grad", vec![cost.clone(), g], 3.0 * nz),
+            ] {
+                let refs: Vec<&Var> = outs.iter().collect();
+                let f = function(&[&zv, &tv], &refs)?;
+                let args = [z.clone(), t.clone()];
+                let times = measure(|| f.call(&args).map(|_| ()), &rules)?;
+                recs.push(rec(
+                    "W3",
+                    name,
+                    dt,
+                    threads,
+                    &times,
+                    Some(bytes),
+                    None,
+                    None,
+                    "",
+                ));
+            }
+        }
+        // W4
+        if want("W4") {
+            let (xw, ww, yw) = (
+                load("w4_X")?.cast(dt),
+                load("w4_W")?.cast(dt),
+                load("w4_y")?,
+            );
+            let bw = Value::zeros(dt, &[10]);
+            let (xv, wv, bv, yv) = (
+                T::tensor(dt, &[false, false], "X"),
+                T::tensor(dt, &[false, false], "W"),
+                T::tensor(dt, &[false], "b"),
+                T::lvector("y"),
+            );
+            let cost =
+                T::nnet::categorical_crossentropy(T::nnet::softmax(T::dot(&xv, &wv) + &bv), &yv)
+                    .mean();
+            let gs = rheano::grad(&cost, &[&wv, &bv])?;
+            let f = function(&[&xv, &wv, &bv, &yv], &[&cost, &gs[0], &gs[1]])?;
+            let args = [xw.clone(), ww, bw, yw];
             let times = measure(|| f.call(&args).map(|_| ()), &rules)?;
             recs.push(rec(
-                "W3",
-                name,
+                "W4",
+                "cce_softmax_forward+grad",
                 dt,
                 threads,
                 &times,
-                Some(bytes),
-                None,
+                Some(xw.len() as f64 * dt.size_bytes() as f64),
+                Some(4.0 * 4096.0 * 784.0 * 10.0),
                 None,
                 "",
             ));
         }
-        // W4
-        let (xw, ww, yw) = (
-            load("w4_X")?.cast(dt),
-            load("w4_W")?.cast(dt),
-            load("w4_y")?,
-        );
-        let bw = Value::zeros(dt, &[10]);
-        let (xv, wv, bv, yv) = (
-            T::tensor(dt, &[false, false], "X"),
-            T::tensor(dt, &[false, false], "W"),
-            T::tensor(dt, &[false], "b"),
-            T::lvector("y"),
-        );
-        let cost =
-            T::nnet::categorical_crossentropy(T::nnet::softmax(T::dot(&xv, &wv) + &bv), &yv).mean();
-        let gs = rheano::grad(&cost, &[&wv, &bv])?;
-        let f = function(&[&xv, &wv, &bv, &yv], &[&cost, &gs[0], &gs[1]])?;
-        let args = [xw.clone(), ww, bw, yw];
-        let times = measure(|| f.call(&args).map(|_| ()), &rules)?;
-        recs.push(rec(
-            "W4",
-            "cce_softmax_forward+grad",
-            dt,
-            threads,
-            &times,
-            Some(xw.len() as f64 * dt.size_bytes() as f64),
-            Some(4.0 * 4096.0 * 784.0 * 10.0),
-            None,
-            "",
-        ));
         // W5
-        let x5 = load("w5_X")?.cast(dt);
-        let w = shared(load("w5_W")?.cast(dt), "W");
-        let vv = shared(load("w5_V")?.cast(dt), "V");
-        let b = shared(Value::zeros(dt, &[256]), "b");
-        let c = shared(Value::zeros(dt, &[784]), "c");
-        let xs = T::tensor(dt, &[false, false], "X");
-        let h = T::nnet::sigmoid(T::dot(&xs, &w) + &b);
-        let xr5 = T::nnet::sigmoid(T::dot(&h, &vv) + &c);
-        let cost = T::nnet::binary_crossentropy(&xr5, &xs).mean();
-        let params = [&w, &vv, &b, &c];
-        let updates = rheano::sgd(&cost, &params, T::constant_of(0.1, dt))?;
-        let f = function_with(
-            &[&xs],
-            &[&cost],
-            FunctionOptions {
-                updates,
-                ..Default::default()
-            },
-        )?;
-        let r5 = Rules {
-            warmup: 5,
-            min_runs: if quick { 5 } else { 30 },
-            min_time: rules.min_time,
-        };
-        let times = measure(|| f.call(std::slice::from_ref(&x5)).map(|_| ()), &r5)?;
-        recs.push(rec(
-            "W5",
-            "autoencoder_step",
-            dt,
-            threads,
-            &times,
-            None,
-            Some(513.8e6),
-            None,
-            "",
-        ));
-        // W7
-        if let (Ok(xtr), Ok(ytr), Ok(xte), Ok(yte), Ok(w1), Ok(w2), Ok(perms)) = (
-            load("w7_Xtr"),
-            load("w7_ytr"),
-            load("w7_Xte"),
-            load("w7_yte"),
-            load("w7_W1"),
-            load("w7_W2"),
-            load("w7_perms"),
-        ) {
-            let (times, accs) = w7(dt, &xtr, &ytr, &xte, &yte, &w1, &w2, &perms)?;
-            let acc = accs
-                .iter()
-                .map(|a| a.to_string())
-                .collect::<Vec<_>>()
-                .join(",");
+        if want("W5") {
+            let x5 = load("w5_X")?.cast(dt);
+            let w = shared(load("w5_W")?.cast(dt), "W");
+            let vv = shared(load("w5_V")?.cast(dt), "V");
+            let b = shared(Value::zeros(dt, &[256]), "b");
+            let c = shared(Value::zeros(dt, &[784]), "c");
+            let xs = T::tensor(dt, &[false, false], "X");
+            let h = T::nnet::sigmoid(T::dot(&xs, &w) + &b);
+            let xr5 = T::nnet::sigmoid(T::dot(&h, &vv) + &c);
+            let cost = T::nnet::binary_crossentropy(&xr5, &xs).mean();
+            let params = [&w, &vv, &b, &c];
+            let updates = rheano::sgd(&cost, &params, T::constant_of(0.1, dt))?;
+            let f = function_with(
+                &[&xs],
+                &[&cost],
+                FunctionOptions {
+                    updates,
+                    ..Default::default()
+                },
+            )?;
+            let r5 = Rules {
+                warmup: 5,
+                min_runs: if quick { 5 } else { 30 },
+                min_time: rules.min_time,
+            };
+            let times = measure(|| f.call(std::slice::from_ref(&x5)).map(|_| ()), &r5)?;
             recs.push(rec(
-                "W7",
-                "mlp_digits",
+                "W5",
+                "autoencoder_step",
                 dt,
                 threads,
                 &times,
                 None,
+                Some(513.8e6),
                 None,
-                None,
-                &format!(",\"test_accuracy\":[{acc}],\"steps\":2300,\"epochs\":100"),
+                "",
             ));
+        }
+        // W7
+        if want("W7") {
+            if let (Ok(xtr), Ok(ytr), Ok(xte), Ok(yte), Ok(w1), Ok(w2), Ok(perms)) = (
+                load("w7_Xtr"),
+                load("w7_ytr"),
+                load("w7_Xte"),
+                load("w7_yte"),
+                load("w7_W1"),
+                load("w7_W2"),
+                load("w7_perms"),
+            ) {
+                let (times, accs) = w7(dt, &xtr, &ytr, &xte, &yte, &w1, &w2, &perms)?;
+                let acc = accs
+                    .iter()
+                    .map(|a| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",");
+                recs.push(rec(
+                    "W7",
+                    "mlp_digits",
+                    dt,
+                    threads,
+                    &times,
+                    None,
+                    None,
+                    None,
+                    &format!(",\"test_accuracy\":[{acc}],\"steps\":2300,\"epochs\":100"),
+                ));
+            }
         }
     }
     let text = format!(

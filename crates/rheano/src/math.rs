@@ -158,29 +158,46 @@ pub trait Real: Float + Element {
 /// outside the range.
 #[inline(always)]
 pub fn exp_core(x: f64) -> f64 {
+    exp_core_with::<false>(x)
+}
+
+/// `a·b + c`, fused (one rounding) when the kernel is compiled for FMA.
+#[inline(always)]
+pub fn madd<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {
+    if FMA {
+        a.mul_add(b, c)
+    } else {
+        a * b + c
+    }
+}
+
+/// [`exp_core`], with the polynomial in fused multiply-adds when `FMA` (kernels compiled for
+/// AVX2/AVX-512 pick that version at run time).
+#[inline(always)]
+pub fn exp_core_with<const FMA: bool>(x: f64) -> f64 {
     const LN2_HI: f64 = 6.931_471_803_691_238e-1;
     const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
     const INV_LN2: f64 = std::f64::consts::LOG2_E;
     // Round to the nearest integer by adding 1.5·2⁵²: no call to round(), so the loop
     // vectorises on any x86-64; the integer k sits in the low bits of `t`.
     const MAGIC: f64 = 6_755_399_441_055_744.0;
-    let t = x * INV_LN2 + MAGIC;
+    let t = madd::<FMA>(x, INV_LN2, MAGIC);
     let k = t - MAGIC;
     let ki = (t.to_bits() as i64).wrapping_sub(MAGIC.to_bits() as i64);
     let r = (x - k * LN2_HI) - k * LN2_LO;
     // Horner from the top: the small terms first, then 1 + r + r²·q for accuracy.
     let mut q = 1.0 / 6_227_020_800.0; // 1/13!
-    q = q * r + 1.0 / 479_001_600.0;
-    q = q * r + 1.0 / 39_916_800.0;
-    q = q * r + 1.0 / 3_628_800.0;
-    q = q * r + 1.0 / 362_880.0;
-    q = q * r + 1.0 / 40_320.0;
-    q = q * r + 1.0 / 5_040.0;
-    q = q * r + 1.0 / 720.0;
-    q = q * r + 1.0 / 120.0;
-    q = q * r + 1.0 / 24.0;
-    q = q * r + 1.0 / 6.0;
-    q = q * r + 0.5;
+    q = madd::<FMA>(q, r, 1.0 / 479_001_600.0);
+    q = madd::<FMA>(q, r, 1.0 / 39_916_800.0);
+    q = madd::<FMA>(q, r, 1.0 / 3_628_800.0);
+    q = madd::<FMA>(q, r, 1.0 / 362_880.0);
+    q = madd::<FMA>(q, r, 1.0 / 40_320.0);
+    q = madd::<FMA>(q, r, 1.0 / 5_040.0);
+    q = madd::<FMA>(q, r, 1.0 / 720.0);
+    q = madd::<FMA>(q, r, 1.0 / 120.0);
+    q = madd::<FMA>(q, r, 1.0 / 24.0);
+    q = madd::<FMA>(q, r, 1.0 / 6.0);
+    q = madd::<FMA>(q, r, 0.5);
     let er = 1.0 + (r + r * r * q);
     let scale = f64::from_bits(((ki + 1023) as u64) << 52);
     er * scale
@@ -191,6 +208,12 @@ pub fn exp_core(x: f64) -> f64 {
 /// s²¹), plus the rounding error of 1 + u folded back in. About 1 ULP.
 #[inline(always)]
 pub fn log1p_core(u: f64) -> f64 {
+    log1p_core_with::<false>(u)
+}
+
+/// [`log1p_core`], with the series in fused multiply-adds when `FMA`.
+#[inline(always)]
+pub fn log1p_core_with<const FMA: bool>(u: f64) -> f64 {
     const LN2_HI: f64 = 6.931_471_803_691_238e-1;
     const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
     let y = 1.0 + u;
@@ -206,15 +229,15 @@ pub fn log1p_core(u: f64) -> f64 {
     // R = 2z/3 + 2z²/5 + … so that log(1 + f) = f − (hfsq − s·(hfsq + R)) (fdlibm's split: the
     // leading term f is exact).
     let mut r = 2.0 / 21.0;
-    r = r * z + 2.0 / 19.0;
-    r = r * z + 2.0 / 17.0;
-    r = r * z + 2.0 / 15.0;
-    r = r * z + 2.0 / 13.0;
-    r = r * z + 2.0 / 11.0;
-    r = r * z + 2.0 / 9.0;
-    r = r * z + 2.0 / 7.0;
-    r = r * z + 2.0 / 5.0;
-    r = r * z + 2.0 / 3.0;
+    r = madd::<FMA>(r, z, 2.0 / 19.0);
+    r = madd::<FMA>(r, z, 2.0 / 17.0);
+    r = madd::<FMA>(r, z, 2.0 / 15.0);
+    r = madd::<FMA>(r, z, 2.0 / 13.0);
+    r = madd::<FMA>(r, z, 2.0 / 11.0);
+    r = madd::<FMA>(r, z, 2.0 / 9.0);
+    r = madd::<FMA>(r, z, 2.0 / 7.0);
+    r = madd::<FMA>(r, z, 2.0 / 5.0);
+    r = madd::<FMA>(r, z, 2.0 / 3.0);
     r *= z;
     let hfsq = 0.5 * f * f;
     let lym = f - (hfsq - s * (hfsq + r));

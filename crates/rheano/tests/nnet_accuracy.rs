@@ -78,8 +78,15 @@ const FUNCS: [&str; 7] = [
     "log1m_sigmoid",
 ];
 
+/// Checks every fixture point, once all together (blocks with trap values take the scalar
+/// path) and once only the points in the vector kernels' range (blocks that take the fast path).
 fn check(name: &str, dtype: DType, max_ulp: u64) -> u64 {
-    let fx = load(&format!("{name}_{dtype}.txt"));
+    let all = load(&format!("{name}_{dtype}.txt"));
+    let in_range: Vec<(f64, f64)> = all.iter().copied().filter(|p| p.0.abs() <= 700.0).collect();
+    check_points(name, dtype, max_ulp, &all).max(check_points(name, dtype, max_ulp, &in_range))
+}
+
+fn check_points(name: &str, dtype: DType, max_ulp: u64, fx: &[(f64, f64)]) -> u64 {
     let x = T::tensor(dtype, &[false], "x");
     let f = function(&[&x], &[&build(name, &x)]).unwrap();
     let xs: Vec<f64> = fx.iter().map(|p| p.0).collect();

@@ -105,36 +105,113 @@ pub fn operand<'a, F: Real>(v: &'a Value, shape: &[usize]) -> Operand<'a, F> {
 /// A block kernel: computes `out` from blocks of the inputs.
 pub type BlockFn<F> = fn(&mut [F], &[&[F]]);
 
+/// The vector instruction sets a kernel can be compiled for, picked once at run time so that
+/// one binary uses AVX-512 or AVX2 (with FMA) where the CPU has them and SSE2 elsewhere.
+/// `RHEANO_ISA=base|avx2|avx512` forces a lower level (to test every path on one machine).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Isa {
+    Base,
+    Avx2,
+    Avx512,
+}
+
+/// The best instruction set of this CPU (capped by `RHEANO_ISA`).
+pub fn isa() -> Isa {
+    static ISA: std::sync::OnceLock<Isa> = std::sync::OnceLock::new();
+    *ISA.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        let found = if is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512dq")
+            && is_x86_feature_detected!("avx512vl")
+            && is_x86_feature_detected!("fma")
+        {
+            Isa::Avx512
+        } else if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            Isa::Avx2
+        } else {
+            Isa::Base
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let found = Isa::Base;
+        let cap = match std::env::var("RHEANO_ISA").as_deref() {
+            Ok("base") => Isa::Base,
+            Ok("avx2") => Isa::Avx2,
+            _ => Isa::Avx512,
+        };
+        found.min(cap)
+    })
+}
+
+/// Defines a block kernel `$name` from a body generic over `FMA`, compiled three times (SSE2,
+/// AVX2 + FMA, AVX-512) and dispatched on [`isa`].
+macro_rules! dispatched {
+    ($(#[$doc:meta])* $name:ident => $body:ident) => {
+        $(#[$doc])*
+        fn $name<F: Real>(out: &mut [F], a: &[&[F]]) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+                unsafe fn v4<F: Real>(out: &mut [F], a: &[&[F]]) {
+                    $body::<F, true>(out, a)
+                }
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn v3<F: Real>(out: &mut [F], a: &[&[F]]) {
+                    $body::<F, true>(out, a)
+                }
+                match isa() {
+                    // SAFETY: `isa` found these features on this CPU.
+                    Isa::Avx512 => return unsafe { v4(out, a) },
+                    Isa::Avx2 => return unsafe { v3(out, a) },
+                    Isa::Base => {}
+                }
+            }
+            $body::<F, false>(out, a)
+        }
+    };
+}
+
+// Each kernel macro defines its loop as a body generic over `FMA` and returns the dispatched
+// kernel (SSE2 / AVX2 / AVX-512 versions, see `dispatched!`); `$f` names the element type `F`.
 macro_rules! unary {
-    ($f:expr) => {
-        |out: &mut [F], a: &[&[F]]| {
+    ($f:expr) => {{
+        #[inline(always)]
+        fn body<F: Real, const FMA: bool>(out: &mut [F], a: &[&[F]]) {
             for (o, &x) in out.iter_mut().zip(a[0]) {
                 *o = $f(x);
             }
         }
-    };
+        dispatched!(kernel => body);
+        kernel::<F>
+    }};
 }
 macro_rules! binary {
-    ($f:expr) => {
-        |out: &mut [F], a: &[&[F]]| {
+    ($f:expr) => {{
+        #[inline(always)]
+        fn body<F: Real, const FMA: bool>(out: &mut [F], a: &[&[F]]) {
             for ((o, &x), &y) in out.iter_mut().zip(a[0]).zip(a[1]) {
                 *o = $f(x, y);
             }
         }
-    };
+        dispatched!(kernel => body);
+        kernel::<F>
+    }};
 }
 macro_rules! ternary {
-    ($f:expr) => {
-        |out: &mut [F], a: &[&[F]]| {
+    ($f:expr) => {{
+        #[inline(always)]
+        fn body<F: Real, const FMA: bool>(out: &mut [F], a: &[&[F]]) {
             for (((o, &x), &y), &z) in out.iter_mut().zip(a[0]).zip(a[1]).zip(a[2]) {
                 *o = $f(x, y, z);
             }
         }
-    };
+        dispatched!(kernel => body);
+        kernel::<F>
+    }};
 }
 macro_rules! variadic {
-    ($f:expr) => {
-        |out: &mut [F], a: &[&[F]]| {
+    ($f:expr) => {{
+        #[inline(always)]
+        fn body<F: Real, const FMA: bool>(out: &mut [F], a: &[&[F]]) {
             out.copy_from_slice(a[0]);
             for arg in &a[1..] {
                 for (o, &y) in out.iter_mut().zip(*arg) {
@@ -142,7 +219,9 @@ macro_rules! variadic {
                 }
             }
         }
-    };
+        dispatched!(kernel => body);
+        kernel::<F>
+    }};
 }
 
 /// The block kernel of a scalar op with a float output, `None` for ops handled elsewhere.
@@ -221,35 +300,53 @@ fn unary_fast_path<F: Real>(
     }
 }
 
-/// e^x over a block.
-fn exp_block<F: Real>(out: &mut [F], a: &[&[F]]) {
-    unary_fast_path(out, a, crate::math::exp_core, |x: F| x.exp());
+#[inline(always)]
+fn exp_body<F: Real, const FMA: bool>(out: &mut [F], a: &[&[F]]) {
+    unary_fast_path(out, a, crate::math::exp_core_with::<FMA>, |x: F| x.exp());
 }
 
-/// σ(x) over a block: (x ≥ 0 ? 1 : e)/(1 + e) with e = e^−|x|, branch-free.
-fn sigmoid_block<F: Real>(out: &mut [F], a: &[&[F]]) {
+/// σ(x): (x ≥ 0 ? 1 : e)/(1 + e) with e = e^−|x|, branch-free.
+#[inline(always)]
+fn sigmoid_body<F: Real, const FMA: bool>(out: &mut [F], a: &[&[F]]) {
     let fast = |x: f64| {
-        let e = crate::math::exp_core(-x.abs());
+        let e = crate::math::exp_core_with::<FMA>(-x.abs());
         let num = if x >= 0.0 { 1.0 } else { e };
         num / (1.0 + e)
     };
     unary_fast_path(out, a, fast, F::sigmoid);
 }
 
-/// softplus over a block: max(x, 0) + log1p(e^−|x|).
-fn softplus_block<F: Real>(out: &mut [F], a: &[&[F]]) {
+/// softplus(x) = max(x, 0) + log1p(e^−|x|).
+#[inline(always)]
+fn softplus_body<F: Real, const FMA: bool>(out: &mut [F], a: &[&[F]]) {
     let fast = |x: f64| {
         let pos = if x > 0.0 { x } else { 0.0 };
-        pos + crate::math::log1p_core(crate::math::exp_core(-x.abs()))
+        pos + crate::math::log1p_core_with::<FMA>(crate::math::exp_core_with::<FMA>(-x.abs()))
     };
     unary_fast_path(out, a, fast, F::softplus);
 }
 
-/// A zeroed output buffer of `n` elements. Large buffers are advised to use transparent huge
-/// pages first (as numpy does): a fresh 80 MB output then costs a few hundred page faults
+dispatched!(
+    /// e^x over a block.
+    exp_block => exp_body
+);
+dispatched!(
+    /// σ(x) over a block.
+    sigmoid_block => sigmoid_body
+);
+dispatched!(
+    /// softplus(x) over a block.
+    softplus_block => softplus_body
+);
+
+/// A zeroed output buffer of `n` elements. Large buffers come zeroed from the system (calloc →
+/// fresh pages, no memset pass) and are advised to use transparent huge pages before they are
+/// first touched (as numpy does): a fresh 80 MB output then costs a few hundred page faults
 /// instead of twenty thousand, which on this kind of machine is most of an elementwise pass.
 pub fn alloc_output<F: Real>(n: usize) -> Vec<F> {
-    let mut v: Vec<F> = Vec::with_capacity(n);
+    // `vec![0.0; n]` asks the allocator for zeroed memory (alloc_zeroed), which it gets from
+    // the kernel untouched; writing the kernel's results is then the only pass over it.
+    let v: Vec<F> = vec![F::zero(); n];
     let bytes = n * std::mem::size_of::<F>();
     #[cfg(target_os = "linux")]
     if bytes >= 4 << 20 {
@@ -262,7 +359,6 @@ pub fn alloc_output<F: Real>(n: usize) -> Vec<F> {
             libc::madvise(aligned as *mut libc::c_void, len, libc::MADV_HUGEPAGE);
         }
     }
-    v.resize(n, F::zero());
     v
 }
 
@@ -355,12 +451,20 @@ pub fn run_program_into<F: Real>(
         let mut regs: Vec<Vec<F>> = (0..n_in + program.len())
             .map(|_| vec![F::zero(); width])
             .collect();
+        // Scalar operands fill their register once (no kernel writes an input register).
+        for (o, reg) in operands.iter().zip(regs.iter_mut()) {
+            if let Operand::Scalar(v) = o {
+                reg.fill(*v);
+            }
+        }
         let base = ci * chunk_len;
         for (bi, ob) in out_chunk.chunks_mut(BLOCK).enumerate() {
             let start = base + bi * BLOCK;
             let len = ob.len();
             for (o, reg) in operands.iter().zip(regs.iter_mut()) {
-                o.fill_block(start, len, reg, ob);
+                if !matches!(o, Operand::Scalar(_)) {
+                    o.fill_block(start, len, reg, ob);
+                }
             }
             for (j, (ins, kernel)) in program.iter().zip(kernels).enumerate() {
                 let r = n_in + j;
