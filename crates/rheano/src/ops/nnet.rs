@@ -478,13 +478,15 @@ pub fn softmax_axis<F: Real>(x: &ArrayD<F>, axis: usize, log: bool) -> ArrayD<F>
         let n = x.shape()[axis].max(1);
         let mut buf = crate::runtime::elemwise::alloc_output::<F>(src.len());
         if src.len() >= 1 << 15 {
-            buf.par_chunks_mut(n)
-                .zip(src.par_chunks(n))
-                .for_each(|(o, r)| softmax_row(r, o, log));
+            buf.par_chunks_mut(n).zip(src.par_chunks(n)).for_each_init(
+                || vec![0.0f64; n],
+                |scratch, (o, r)| softmax_row_any(r, o, log, scratch),
+            );
         } else {
+            let mut scratch = vec![0.0f64; n];
             buf.chunks_mut(n)
                 .zip(src.chunks(n))
-                .for_each(|(o, r)| softmax_row(r, o, log));
+                .for_each(|(o, r)| softmax_row_any(r, o, log, &mut scratch));
         }
         return ArrayD::from_shape_vec(x.raw_dim(), buf).expect("shape");
     }
@@ -500,6 +502,119 @@ pub fn softmax_axis<F: Real>(x: &ArrayD<F>, axis: usize, log: bool) -> ArrayD<F>
         }
     }
     out
+}
+
+/// One row: the vectorised kernel (compiled for the CPU's vector unit, see
+/// `runtime::elemwise::isa`) when the row is finite and within exp's range of its max, the
+/// general one otherwise.
+fn softmax_row_any<F: Real>(row: &[F], out: &mut [F], log: bool, scratch: &mut [f64]) {
+    use crate::runtime::elemwise::{isa, Isa};
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+        unsafe fn v4<F: Real>(row: &[F], out: &mut [F], log: bool, s: &mut [f64]) -> bool {
+            softmax_row_fast::<F, true>(row, out, log, s)
+        }
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn v3<F: Real>(row: &[F], out: &mut [F], log: bool, s: &mut [f64]) -> bool {
+            softmax_row_fast::<F, true>(row, out, log, s)
+        }
+        // SAFETY: `isa` found these features on this CPU.
+        let done = match isa() {
+            Isa::Avx512 => unsafe { v4(row, out, log, scratch) },
+            Isa::Avx2 => unsafe { v3(row, out, log, scratch) },
+            Isa::Base => softmax_row_fast::<F, false>(row, out, log, scratch),
+        };
+        if done {
+            return;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    if softmax_row_fast::<F, false>(row, out, log, scratch) {
+        return;
+    }
+    softmax_row(row, out, log)
+}
+
+/// The row kernel for finite rows whose entries lie within 708 of the max (false otherwise):
+/// max and min with 8 independent lanes, e^(x − max) with the subtraction's rounding error folded
+/// back in (TwoSum) into an f64 scratch row, their sum without the max term (which is exactly 1)
+/// in 8 lanes, then one scaling pass. Each pass vectorises; the row stays in L1/L2.
+#[inline(always)]
+fn softmax_row_fast<F: Real, const FMA: bool>(
+    row: &[F],
+    out: &mut [F],
+    log: bool,
+    scratch: &mut [f64],
+) -> bool {
+    const L: usize = 8;
+    let n = row.len();
+    if n == 0 {
+        return true;
+    }
+    let mut hi = [f64::NEG_INFINITY; L];
+    let mut lo = [f64::INFINITY; L];
+    let mut finite = true;
+    let chunks = row.chunks_exact(L);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for k in 0..L {
+            let v = c[k].to_f64();
+            finite &= v.abs() < f64::INFINITY;
+            hi[k] = if v > hi[k] { v } else { hi[k] };
+            lo[k] = if v < lo[k] { v } else { lo[k] };
+        }
+    }
+    for (k, &v) in tail.iter().enumerate() {
+        let v = v.to_f64();
+        finite &= v.abs() < f64::INFINITY;
+        hi[k] = if v > hi[k] { v } else { hi[k] };
+        lo[k] = if v < lo[k] { v } else { lo[k] };
+    }
+    let m = hi.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+    let min = lo.iter().fold(f64::INFINITY, |a, &b| a.min(b));
+    if !finite || min - m < -708.0 {
+        return false;
+    }
+    let arg = row.iter().position(|&v| v.to_f64() == m).unwrap_or(0);
+    let scratch = &mut scratch[..n];
+    for (e, &v) in scratch.iter_mut().zip(row) {
+        let a = v.to_f64();
+        let d = a - m;
+        let a1 = d + m;
+        let b1 = d - a1;
+        let err = (a - a1) - (m + b1);
+        let x = crate::math::exp_core_with::<FMA>(d);
+        *e = crate::math::madd::<FMA>(x, err, x);
+    }
+    // Σ of the other terms: the max term is 1 exactly, and leaving it out keeps log1p(rest)
+    // accurate when the others are tiny.
+    scratch[arg] = 0.0;
+    let mut acc = [0.0f64; L];
+    let chunks = scratch.chunks_exact(L);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for k in 0..L {
+            acc[k] += c[k];
+        }
+    }
+    for (k, &v) in tail.iter().enumerate() {
+        acc[k] += v;
+    }
+    scratch[arg] = 1.0;
+    let rest = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    if log {
+        let ls = rest.ln_1p();
+        for (o, &v) in out.iter_mut().zip(row) {
+            *o = F::c((v.to_f64() - m) - ls);
+        }
+    } else {
+        let inv = 1.0 / (1.0 + rest);
+        for (o, &e) in out.iter_mut().zip(scratch.iter()) {
+            *o = F::c(e * inv);
+        }
+    }
+    true
 }
 
 /// Softmax (or log-softmax) of one contiguous row in place: e^(x − max) is computed once per
