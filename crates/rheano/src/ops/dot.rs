@@ -261,6 +261,41 @@ pub fn perform_gemm(ta: bool, tb: bool, inputs: &[&Value], out: &TensorType) -> 
     }
 }
 
+/// `z` broadcast to an m×n (or m) output as a flat row-major buffer: a copy of a contiguous
+/// full z, a bias row repeated, a column or scalar spread, or (otherwise) the general iterator.
+fn broadcast_fill<F: crate::math::Real>(
+    z: &ndarray::ArrayD<F>,
+    zb: &ndarray::ArrayViewD<F>,
+    m: usize,
+    n: usize,
+) -> Vec<F> {
+    let len = z.len();
+    if let Some(s) = z.as_slice() {
+        if len == m * n {
+            return s.to_vec();
+        }
+        if len == 1 {
+            return vec![s[0]; m * n];
+        }
+        let shape = z.shape();
+        if shape.len() == 2 && shape[0] == 1 && shape[1] == n {
+            let mut o = Vec::with_capacity(m * n);
+            for _ in 0..m {
+                o.extend_from_slice(s);
+            }
+            return o;
+        }
+        if shape.len() == 2 && shape[0] == m && shape[1] == 1 {
+            let mut o = Vec::with_capacity(m * n);
+            for &v in s {
+                o.extend(std::iter::repeat_n(v, n));
+            }
+            return o;
+        }
+    }
+    zb.iter().copied().collect()
+}
+
 fn gemm_into<F: crate::math::Real>(ta: bool, tb: bool, inputs: &[&Value]) -> Result<Value> {
     let name = if inputs[3].ndim() == 1 {
         "Gemv"
@@ -308,10 +343,12 @@ fn gemm_into<F: crate::math::Real>(ta: bool, tb: bool, inputs: &[&Value]) -> Res
     })?;
     let mut out: Vec<F> = if beta == F::zero() {
         vec![F::zero(); m * n]
-    } else if beta == F::one() {
-        zb.iter().copied().collect()
     } else {
-        zb.iter().map(|&v| beta * v).collect()
+        let mut o = broadcast_fill(&za, &zb, m, n);
+        if beta != F::one() {
+            o.iter_mut().for_each(|v| *v = beta * *v);
+        }
+        o
     };
     if k > 0 && m > 0 && n > 0 {
         let aa = a.to_array::<F>();

@@ -76,7 +76,7 @@ impl Reduce {
     pub fn perform(&self, x: &Value, out: &TensorType) -> Result<Value> {
         let axes = self.axes(x.ndim());
         if self.kind == ReduceKind::Sum {
-            if let Some(v) = sum_trailing(x, &axes, out) {
+            if let Some(v) = sum_trailing(x, &axes, out).or_else(|| sum_leading(x, &axes, out)) {
                 return Ok(v);
             }
         }
@@ -302,6 +302,49 @@ fn sum_trailing(x: &Value, axes: &[usize], out: &TensorType) -> Option<Value> {
 }
 
 /// Pairwise sum of any element type, accumulated in float64: error O(log n · ε), not O(n · ε).
+/// Float sums over leading axes (a bias gradient: Σ over the batch rows) of a row-major array,
+/// read in place: rows are added into float64 accumulators, pairwise over halves of the rows.
+fn sum_leading(x: &Value, axes: &[usize], out: &TensorType) -> Option<Value> {
+    let k = axes.len();
+    if !x.dtype().is_float()
+        || k == 0
+        || k == x.ndim()
+        || axes.iter().enumerate().any(|(i, &a)| a != i)
+    {
+        return None;
+    }
+    let rows: usize = x.shape()[..k].iter().product();
+    let kept: Vec<usize> = x.shape()[k..].to_vec();
+    let width: usize = kept.iter().product();
+    fn add_rows<T: Element>(data: &[T], rows: usize, width: usize, acc: &mut [f64]) {
+        if rows <= 16 {
+            for r in data.chunks_exact(width).take(rows) {
+                for (a, &v) in acc.iter_mut().zip(r) {
+                    *a += v.to_f64();
+                }
+            }
+        } else {
+            let half = rows / 2;
+            add_rows(&data[..half * width], half, width, acc);
+            let mut other = vec![0.0f64; width];
+            add_rows(&data[half * width..], rows - half, width, &mut other);
+            for (a, b) in acc.iter_mut().zip(&other) {
+                *a += b;
+            }
+        }
+    }
+    let sums = with_value!(x, a => {
+        let data = a.as_slice()?;
+        let mut acc = vec![0.0f64; width];
+        if width > 0 {
+            add_rows(data, rows, width, &mut acc);
+        }
+        acc
+    });
+    let r = ArrayD::from_shape_vec(IxDyn(&kept), sums).ok()?;
+    Some(Value::from(r).cast(out.dtype))
+}
+
 fn pairwise_sum_of<T: Element>(v: &[T]) -> f64 {
     if v.len() <= 128 {
         let mut acc = [0.0f64; 8];
