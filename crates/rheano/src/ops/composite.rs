@@ -46,7 +46,7 @@ impl Composite {
     }
 
     pub fn perform(&self, types: &NodeTypes, inputs: &[&Value]) -> Result<Value> {
-        let shape = super::elemwise::out_shape(&self.to_string(), types.inputs, inputs)?;
+        let shape = super::elemwise::out_shape(self, types.inputs, inputs)?;
         match self.dtype {
             DType::Float64 => self.run::<f64>(inputs, &shape),
             _ => self.run::<f32>(inputs, &shape),
@@ -70,7 +70,7 @@ impl Composite {
         let shape = {
             let mut ins = inputs.to_vec();
             ins[dest_pos] = &dest;
-            super::elemwise::out_shape(&self.to_string(), types.inputs, &ins)?
+            super::elemwise::out_shape(self, types.inputs, &ins)?
         };
         match self.dtype {
             DType::Float64 => self.run_inplace::<f64>(types, inputs, dest_pos, dest, &shape),

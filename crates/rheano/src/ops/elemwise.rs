@@ -65,7 +65,7 @@ impl Elemwise {
     }
 
     pub fn perform(&self, types: &NodeTypes, inputs: &[&Value]) -> Result<Value> {
-        let shape = out_shape(&self.to_string(), types.inputs, inputs)?;
+        let shape = out_shape(self, types.inputs, inputs)?;
         let out_dt = types.outputs[0].dtype;
         let op = self.scalar;
         match op {
@@ -132,7 +132,7 @@ impl Elemwise {
         let shape = {
             let mut ins = inputs.to_vec();
             ins[dest_pos] = &dest;
-            out_shape(&self.to_string(), types.inputs, &ins)?
+            out_shape(self, types.inputs, &ins)?
         };
         match types.outputs[0].dtype {
             DType::Float64 => inplace_float::<f64>(self, types, inputs, dest_pos, dest, &shape),
@@ -177,8 +177,9 @@ fn inplace_float<F: Real>(
 }
 
 /// The output shape, checking Theano's rule: only statically broadcastable dims broadcast.
+/// `name` gives the op's name for an error message (formatted only on error).
 pub(crate) fn out_shape(
-    name: &str,
+    name: &dyn std::fmt::Display,
     types: &[&TensorType],
     inputs: &[&Value],
 ) -> Result<Vec<usize>> {

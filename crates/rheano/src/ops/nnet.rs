@@ -480,13 +480,15 @@ pub fn softmax_axis<F: Real>(x: &ArrayD<F>, axis: usize, log: bool) -> ArrayD<F>
         if src.len() >= 1 << 15 {
             buf.par_chunks_mut(n).zip(src.par_chunks(n)).for_each_init(
                 || vec![0.0f64; n],
-                |scratch, (o, r)| softmax_row_any(r, o, log, scratch),
+                |scratch, (o, r)| {
+                    softmax_row_any(r, o, log, scratch);
+                },
             );
         } else {
             let mut scratch = vec![0.0f64; n];
-            buf.chunks_mut(n)
-                .zip(src.chunks(n))
-                .for_each(|(o, r)| softmax_row_any(r, o, log, &mut scratch));
+            buf.chunks_mut(n).zip(src.chunks(n)).for_each(|(o, r)| {
+                softmax_row_any(r, o, log, &mut scratch);
+            });
         }
         return ArrayD::from_shape_vec(x.raw_dim(), buf).expect("shape");
     }
@@ -507,16 +509,23 @@ pub fn softmax_axis<F: Real>(x: &ArrayD<F>, axis: usize, log: bool) -> ArrayD<F>
 /// One row: the vectorised kernel (compiled for the CPU's vector unit, see
 /// `runtime::elemwise::isa`) when the row is finite and within exp's range of its max, the
 /// general one otherwise.
-fn softmax_row_any<F: Real>(row: &[F], out: &mut [F], log: bool, scratch: &mut [f64]) {
+/// Returns the row's (max, first index of the max, Σ e^(x − max) without the max term) when the
+/// vectorised kernel ran.
+fn softmax_row_any<F: Real>(
+    row: &[F],
+    out: &mut [F],
+    log: bool,
+    scratch: &mut [f64],
+) -> Option<(f64, usize, f64)> {
     use crate::runtime::elemwise::{isa, Isa};
     #[cfg(target_arch = "x86_64")]
     {
         #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
-        unsafe fn v4<F: Real>(row: &[F], out: &mut [F], log: bool, s: &mut [f64]) -> bool {
+        unsafe fn v4<F: Real>(row: &[F], out: &mut [F], log: bool, s: &mut [f64]) -> Stats {
             softmax_row_fast::<F, true>(row, out, log, s)
         }
         #[target_feature(enable = "avx2,fma")]
-        unsafe fn v3<F: Real>(row: &[F], out: &mut [F], log: bool, s: &mut [f64]) -> bool {
+        unsafe fn v3<F: Real>(row: &[F], out: &mut [F], log: bool, s: &mut [f64]) -> Stats {
             softmax_row_fast::<F, true>(row, out, log, s)
         }
         // SAFETY: `isa` found these features on this CPU.
@@ -525,16 +534,20 @@ fn softmax_row_any<F: Real>(row: &[F], out: &mut [F], log: bool, scratch: &mut [
             Isa::Avx2 => unsafe { v3(row, out, log, scratch) },
             Isa::Base => softmax_row_fast::<F, false>(row, out, log, scratch),
         };
-        if done {
-            return;
+        if done.is_some() {
+            return done;
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    if softmax_row_fast::<F, false>(row, out, log, scratch) {
-        return;
+    if let Some(stats) = softmax_row_fast::<F, false>(row, out, log, scratch) {
+        return Some(stats);
     }
-    softmax_row(row, out, log)
+    softmax_row(row, out, log);
+    None
 }
+
+/// What the vectorised softmax row kernel learnt of its row: (max, argmax, rest of the sum).
+type Stats = Option<(f64, usize, f64)>;
 
 /// The row kernel for finite rows whose entries lie within 708 of the max (false otherwise):
 /// max and min with 8 independent lanes, e^(x − max) with the subtraction's rounding error folded
@@ -546,11 +559,11 @@ fn softmax_row_fast<F: Real, const FMA: bool>(
     out: &mut [F],
     log: bool,
     scratch: &mut [f64],
-) -> bool {
+) -> Stats {
     const L: usize = 8;
     let n = row.len();
     if n == 0 {
-        return true;
+        return None;
     }
     let mut hi = [f64::NEG_INFINITY; L];
     let mut lo = [f64::INFINITY; L];
@@ -574,7 +587,7 @@ fn softmax_row_fast<F: Real, const FMA: bool>(
     let m = hi.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
     let min = lo.iter().fold(f64::INFINITY, |a, &b| a.min(b));
     if !finite || min - m < -708.0 {
-        return false;
+        return None;
     }
     let arg = row.iter().position(|&v| v.to_f64() == m).unwrap_or(0);
     let scratch = &mut scratch[..n];
@@ -614,7 +627,7 @@ fn softmax_row_fast<F: Real, const FMA: bool>(
             *o = F::c(e * inv);
         }
     }
-    true
+    Some((m, arg, rest))
 }
 
 /// Softmax (or log-softmax) of one contiguous row in place: e^(x − max) is computed once per
@@ -759,9 +772,41 @@ pub fn softmax_grad<F: Real>(dy: &ArrayD<F>, sm: &ArrayD<F>, axis: usize) -> Arr
 
 /// Per row: nll = log Σ e^(r − m) − (r_y − m), the softmax, and the first argmax.
 fn softmax_nll<F: Real>(r: &ArrayD<F>, labels: &[usize]) -> (ArrayD<F>, ArrayD<F>, ArrayD<i64>) {
-    let mut sm = r.to_owned();
     let mut nll = Vec::with_capacity(labels.len());
     let mut am = Vec::with_capacity(labels.len());
+    // Contiguous rows: the vectorised row kernel, which also gives max, argmax and the sum.
+    if let (Some(src), [rows, cols]) = (r.as_slice(), r.shape()) {
+        let (rows, cols) = (*rows, *cols);
+        let mut buf = crate::runtime::elemwise::alloc_output::<F>(rows * cols);
+        let mut scratch = vec![0.0f64; cols];
+        for (i, (o, x)) in buf
+            .chunks_mut(cols.max(1))
+            .zip(src.chunks(cols.max(1)))
+            .enumerate()
+        {
+            if let Some((m, arg, rest)) = softmax_row_any(x, o, false, &mut scratch) {
+                nll.push(F::c(rest.ln_1p() - (x[labels[i]].to_f64() - m)));
+                am.push(arg as i64);
+            } else {
+                // The general kernel ran: take the row's statistics the general way.
+                let (m, arg) = lane_max(x.iter().copied());
+                let (_, ls) = sum_exp(x.iter().copied(), m, arg);
+                nll.push(F::c(ls - (x[labels[i]].to_f64() - m.to_f64())));
+                am.push(arg as i64);
+            }
+        }
+        if nll.len() == rows {
+            let n = labels.len();
+            return (
+                ArrayD::from_shape_vec(IxDyn(&[n]), nll).expect("shape"),
+                ArrayD::from_shape_vec(IxDyn(&[rows, cols]), buf).expect("shape"),
+                ArrayD::from_shape_vec(IxDyn(&[n]), am).expect("shape"),
+            );
+        }
+        nll.clear();
+        am.clear();
+    }
+    let mut sm = r.to_owned();
     for (i, mut row) in sm.lanes_mut(Axis(1)).into_iter().enumerate() {
         let (m, arg) = lane_max(row.iter().copied());
         let (s, ls) = sum_exp(row.iter().copied(), m, arg);
