@@ -311,7 +311,61 @@ fn canonicalize_rewrites() -> Vec<Rewrite> {
             name: "local_sub_neg",
             apply: local_sub_neg,
         },
+        Rewrite {
+            name: "local_fill_sink",
+            apply: local_fill_sink,
+        },
+        Rewrite {
+            name: "local_useless_fill",
+            apply: local_useless_fill,
+        },
     ]
+}
+
+/// f(fill(x, y)) → fill(x, f(y)) for a unary elementwise f: the broadcast moves outward, so
+/// that a node reading it can drop it (`local_useless_fill`). Gradients are full of these
+/// (`fill(cost, 1.0)` seeds every backward pass).
+fn local_fill_sink(v: &Var) -> Option<Var> {
+    let (op, ins) = elemwise_parts(v)?;
+    if ins.len() != 1 || matches!(op, ScalarOp::Second) {
+        return None;
+    }
+    let fill = is(&ins[0], ScalarOp::Second)?;
+    let (x, y) = (&fill[0], &fill[1]);
+    let fy = crate::graph::apply1(v.op()?.clone(), vec![y.clone()]);
+    Some(T::fill(x, &fy))
+}
+
+/// A fill read by an elementwise node whose other inputs already fix every dimension that the
+/// fill's shape template `x` fixes: the node reads the filled value `y` directly, and `x` (often
+/// a whole forward pass, only there for its shape) is no longer needed.
+fn local_useless_fill(v: &Var) -> Option<Var> {
+    let (op, ins) = elemwise_parts(v)?;
+    if ins.len() < 2 || matches!(op, ScalarOp::Second) {
+        return None;
+    }
+    for (k, input) in ins.iter().enumerate() {
+        let Some(fill) = is(input, ScalarOp::Second) else {
+            continue;
+        };
+        let (x, y) = (&fill[0], &fill[1]);
+        if y.dtype() != input.dtype() || y.ndim() != input.ndim() {
+            continue;
+        }
+        let covered = (0..x.ndim()).all(|d| {
+            x.broadcastable()[d]
+                || ins
+                    .iter()
+                    .enumerate()
+                    .any(|(j, o)| j != k && !o.broadcastable()[d])
+        });
+        if covered {
+            let mut new_ins = ins.to_vec();
+            new_ins[k] = y.clone();
+            return Some(crate::graph::apply1(v.op()?.clone(), new_ins));
+        }
+    }
+    None
 }
 
 /// Specialisations for speed (Theano's specialize): x ** 2 → sqr, x ** 0.5 → sqrt,
@@ -431,6 +485,15 @@ fn local_neg_div_neg(v: &Var) -> Option<Var> {
 
 fn stabilize_rewrites() -> Vec<Rewrite> {
     vec![
+        // Stabilisations create double negations (log σ(−z) → −softplus(−(−z))).
+        Rewrite {
+            name: "local_neg_neg",
+            apply: local_neg_neg,
+        },
+        Rewrite {
+            name: "local_sigmoid_binary_crossentropy",
+            apply: local_sigmoid_binary_crossentropy,
+        },
         Rewrite {
             name: "local_1msigmoid",
             apply: local_1msigmoid,
@@ -488,6 +551,57 @@ fn stabilize_rewrites() -> Vec<Rewrite> {
             apply: crossentropy_with_softmax,
         },
     ]
+}
+
+/// binary_crossentropy(sigmoid(z), t) → sigmoid_binary_crossentropy(z, t): once the logs are
+/// stabilised the graph reads −(t·(−softplus(−z)) + (1 − t)·(−softplus(z))), two softplus per
+/// element; the fused op computes softplus(−|z|) + z·((z > 0) − t), one, and its gradient is
+/// the single expression σ(z) − t.
+fn local_sigmoid_binary_crossentropy(v: &Var) -> Option<Var> {
+    let sum = &is(v, ScalarOp::Neg)?[0];
+    let terms = is(sum, ScalarOp::Add)?;
+    if terms.len() != 2 {
+        return None;
+    }
+    // t · (−softplus(−z)): (t, z)
+    let first = |m: &Var| -> Option<(Var, Var)> {
+        let f = is(m, ScalarOp::Mul)?;
+        if f.len() != 2 {
+            return None;
+        }
+        for (t, l) in [(&f[0], &f[1]), (&f[1], &f[0])] {
+            let sp = is(l, ScalarOp::Neg).and_then(|n| is(&n[0], ScalarOp::Softplus));
+            if let Some(z) = sp.and_then(|sp| is(&sp[0], ScalarOp::Neg)) {
+                return Some((t.clone(), z[0].clone()));
+            }
+        }
+        None
+    };
+    // (1 − t) · (−softplus(z)): (t, z)
+    let second = |m: &Var| -> Option<(Var, Var)> {
+        let f = is(m, ScalarOp::Mul)?;
+        if f.len() != 2 {
+            return None;
+        }
+        for (w, l) in [(&f[0], &f[1]), (&f[1], &f[0])] {
+            let one_minus = is(w, ScalarOp::Sub)?;
+            if scalar_constant_value(&one_minus[0]) != Some(1.0) {
+                continue;
+            }
+            if let Some(sp) = is(l, ScalarOp::Neg).and_then(|n| is(&n[0], ScalarOp::Softplus)) {
+                return Some((one_minus[1].clone(), sp[0].clone()));
+            }
+        }
+        None
+    };
+    for (a, b) in [(&terms[0], &terms[1]), (&terms[1], &terms[0])] {
+        if let (Some((t1, z1)), Some((t2, z2))) = (first(a), second(b)) {
+            if t1 == t2 && z1 == z2 && z1.dtype().is_float() {
+                return Some(T::nnet::sigmoid_binary_crossentropy(&z1, &t1));
+            }
+        }
+    }
+    None
 }
 
 /// log(sigmoid(x)) → −softplus(−x).
@@ -705,6 +819,30 @@ fn fusable(v: &Var) -> bool {
     }
 }
 
+/// Whether an elementwise result read by several nodes is cheaper to recompute inside each fused
+/// program than to materialise: a few arithmetic ops over values that are not themselves fused
+/// (re-reading `z` beats writing and re-reading `−z` or `1 − t`).
+fn cheap_to_repeat(v: &Var) -> bool {
+    fn go(v: &Var, budget: &mut usize) -> bool {
+        if !fusable(v) {
+            return true;
+        }
+        let Some((op, ins)) = elemwise_parts(v) else {
+            return false;
+        };
+        let arithmetic = matches!(
+            op,
+            ScalarOp::Neg | ScalarOp::Add | ScalarOp::Sub | ScalarOp::Mul | ScalarOp::Abs
+        );
+        if !arithmetic || *budget == 0 {
+            return false;
+        }
+        *budget -= 1;
+        ins.iter().all(|i| go(i, budget))
+    }
+    fusable(v) && go(v, &mut 3)
+}
+
 /// Elementwise fusion: maximal chains of elementwise ops (each intermediate read only once)
 /// become one `Composite` node run in a single pass over the data.
 fn fuse(fg: &mut FunctionGraph) {
@@ -803,7 +941,7 @@ fn fuse_outputs(outputs: &[Var], log: &mut Log) -> Vec<Var> {
             };
             Reg::Ext(k)
         }
-        let ok = |v: &Var| single(v, &origin);
+        let ok = |v: &Var| single(v, &origin) || cheap_to_repeat(v);
         add(&cur, true, dtype, &mut ext, &mut prog, &ok);
         if prog.len() < 2 {
             return cur;

@@ -394,3 +394,49 @@ fn canonical_forms_of_neg_sub_div_pow() {
     assert!(f.explain().contains("local_pow_canonicalize"));
     assert!(f.explain().contains("local_sub_self"));
 }
+
+/// binary_crossentropy(sigmoid(z), t) becomes one sigmoid_binary_crossentropy per element (one
+/// softplus instead of two), and its gradient one fused σ(z) − t expression; the forward pass is
+/// not recomputed for the gradient (the fill that seeds it only needs a shape).
+#[test]
+fn sigmoid_crossentropy_is_one_op_and_its_gradient_one_pass() {
+    let z = T::dvector("z");
+    let t = T::dvector("t");
+    let cost = T::nnet::binary_crossentropy(T::nnet::sigmoid(&z), &t).mean();
+    let g = rheano::grad(&cost, &[&z]).unwrap().remove(0);
+    let f = function_with(
+        &[&z, &t],
+        &[&cost, &g],
+        FunctionOptions {
+            explain: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(f.explain().contains("local_sigmoid_binary_crossentropy"));
+    let dp = f.debugprint();
+    // One node (printed again where the shape reads it), and the gradient in one Composite.
+    let ids: std::collections::HashSet<&str> = dp
+        .lines()
+        .filter(|l| l.contains("sigmoid_binary_crossentropy"))
+        .map(|l| l.split("[id ").nth(1).unwrap_or(""))
+        .collect();
+    assert_eq!(ids.len(), 1, "{dp}");
+    assert!(
+        dp.contains("Elemwise{Composite{(i0 * (scalar_sigmoid(i1) - i2))}}"),
+        "{dp}"
+    );
+    let r = f
+        .call(&[
+            array![1000.0, -1000.0, 0.5].into(),
+            array![0.0, 1.0, 0.25].into(),
+        ])
+        .unwrap();
+    let want_cost = (1000.0 + 1000.0 + (0.5f64.exp().ln_1p() - 0.25 * 0.5)) / 3.0;
+    assert!((r[0].to_f64_vec()[0] - want_cost).abs() < 1e-12);
+    let s = 1.0 / (1.0 + (-0.5f64).exp());
+    let want_g = [1.0 / 3.0, -1.0 / 3.0, (s - 0.25) / 3.0];
+    for (got, want) in r[1].to_f64_vec().iter().zip(want_g) {
+        assert!((got - want).abs() < 1e-15, "{got} vs {want}");
+    }
+}

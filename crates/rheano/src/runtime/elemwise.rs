@@ -264,7 +264,7 @@ pub fn block_fn<F: Real>(op: ScalarOp) -> Option<BlockFn<F>> {
         LeakyRelu => binary!(F::leaky_relu),
         Elu => binary!(F::elu),
         Selu => unary!(F::selu),
-        SigmoidBinaryCrossentropy => binary!(F::sigmoid_bce),
+        SigmoidBinaryCrossentropy => bce_block::<F>,
         Identity => unary!(|a: F| a),
         Clip => ternary!(F::clip),
         And | Or | Invert | Gt | Lt | Ge | Le | Eq | Neq | Switch | Cast(_) | Second => {
@@ -325,6 +325,36 @@ fn softplus_body<F: Real, const FMA: bool>(out: &mut [F], a: &[&[F]]) {
     };
     unary_fast_path(out, a, fast, F::softplus);
 }
+
+/// softplus(−|z|) + z·((z > 0) − t), vectorised when the block's z are in exp's range.
+#[inline(always)]
+fn bce_body<F: Real, const FMA: bool>(out: &mut [F], a: &[&[F]]) {
+    let n = out.len();
+    let mut zs = [0.0f64; BLOCK];
+    if n <= BLOCK {
+        for (b, &z) in zs.iter_mut().zip(a[0]) {
+            *b = z.to_f64();
+        }
+        if crate::math::exp_core_ok(&zs[..n]) {
+            for ((o, &z), &t) in out.iter_mut().zip(&zs[..n]).zip(a[1]) {
+                let sp = crate::math::log1p_core_with::<FMA>(crate::math::exp_core_with::<FMA>(
+                    -z.abs(),
+                ));
+                let pos = if z > 0.0 { 1.0 } else { 0.0 };
+                *o = F::c(sp + z * (pos - t.to_f64()));
+            }
+            return;
+        }
+    }
+    for ((o, &z), &t) in out.iter_mut().zip(a[0]).zip(a[1]) {
+        *o = F::sigmoid_bce(z, t);
+    }
+}
+
+dispatched!(
+    /// Theano's sigmoid_binary_crossentropy over a block.
+    bce_block => bce_body
+);
 
 dispatched!(
     /// e^x over a block.
