@@ -41,6 +41,8 @@ pub struct FunctionOptions {
 pub struct Function {
     inputs: Vec<Var>,
     outputs: Vec<Var>,
+    /// The compiled graphs of the updates' new values (shown by debugprint, as Theano does).
+    update_outputs: Vec<Var>,
     program: Program,
     shared: Vec<(usize, SharedCell)>,
     updates: Vec<(SharedCell, usize, TensorType)>,
@@ -364,6 +366,7 @@ pub fn function_with(inputs: &[&Var], outputs: &[&Var], opts: FunctionOptions) -
     Ok(Function {
         inputs: inputs.iter().map(|v| (*v).clone()).collect(),
         outputs: roots[..n_out].to_vec(),
+        update_outputs: roots[n_out..].to_vec(),
         program: Program {
             n_slots,
             steps,
@@ -628,7 +631,7 @@ impl Function {
 
     /// Theano's `debugprint` of the compiled graph, each node with its toposort index.
     pub fn debugprint(&self) -> String {
-        let refs: Vec<&Var> = self.outputs.iter().collect();
+        let refs: Vec<&Var> = self.outputs.iter().chain(&self.update_outputs).collect();
         crate::printing::debugprint_scheduled(
             &refs,
             self.program.topo.clone(),
