@@ -175,6 +175,14 @@ pub fn madd<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {
 /// AVX2/AVX-512 pick that version at run time).
 #[inline(always)]
 pub fn exp_core_with<const FMA: bool>(x: f64) -> f64 {
+    exp_core_prec::<FMA>(x, false)
+}
+
+/// [`exp_core_with`]; `single` asks only for float32 accuracy (the polynomial stops at degree 8:
+/// truncation < 2⁻³¹ relative, far below a float32 ULP, in 5 fewer steps). `single` is a
+/// constant where the kernels call it, so the unused branch folds away.
+#[inline(always)]
+pub fn exp_core_prec<const FMA: bool>(x: f64, single: bool) -> f64 {
     const LN2_HI: f64 = 6.931_471_803_691_238e-1;
     const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
     const INV_LN2: f64 = std::f64::consts::LOG2_E;
@@ -186,12 +194,16 @@ pub fn exp_core_with<const FMA: bool>(x: f64) -> f64 {
     let ki = (t.to_bits() as i64).wrapping_sub(MAGIC.to_bits() as i64);
     let r = (x - k * LN2_HI) - k * LN2_LO;
     // Horner from the top: the small terms first, then 1 + r + r²·q for accuracy.
-    let mut q = 1.0 / 6_227_020_800.0; // 1/13!
-    q = madd::<FMA>(q, r, 1.0 / 479_001_600.0);
-    q = madd::<FMA>(q, r, 1.0 / 39_916_800.0);
-    q = madd::<FMA>(q, r, 1.0 / 3_628_800.0);
-    q = madd::<FMA>(q, r, 1.0 / 362_880.0);
-    q = madd::<FMA>(q, r, 1.0 / 40_320.0);
+    let mut q = if single {
+        1.0 / 40_320.0 // 1/8!
+    } else {
+        let mut q = 1.0 / 6_227_020_800.0; // 1/13!
+        q = madd::<FMA>(q, r, 1.0 / 479_001_600.0);
+        q = madd::<FMA>(q, r, 1.0 / 39_916_800.0);
+        q = madd::<FMA>(q, r, 1.0 / 3_628_800.0);
+        q = madd::<FMA>(q, r, 1.0 / 362_880.0);
+        madd::<FMA>(q, r, 1.0 / 40_320.0)
+    };
     q = madd::<FMA>(q, r, 1.0 / 5_040.0);
     q = madd::<FMA>(q, r, 1.0 / 720.0);
     q = madd::<FMA>(q, r, 1.0 / 120.0);
@@ -214,10 +226,18 @@ pub fn log1p_core(u: f64) -> f64 {
 /// [`log1p_core`], with the series in fused multiply-adds when `FMA`.
 #[inline(always)]
 pub fn log1p_core_with<const FMA: bool>(u: f64) -> f64 {
+    log1p_core_prec::<FMA>(u, false)
+}
+
+/// [`log1p_core_with`]; `single` asks only for float32 accuracy: the series stops at s⁹
+/// (truncation < 2⁻³⁵ relative).
+#[inline(always)]
+pub fn log1p_core_prec<const FMA: bool>(u: f64, single: bool) -> f64 {
     const LN2_HI: f64 = 6.931_471_803_691_238e-1;
     const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
     let y = 1.0 + u;
-    // The part of u lost when forming y, relative to y: log1p(u) ≈ log(y) + c.
+    // The part of u lost when forming y, relative to y: log1p(u) ≈ log(y) + c (all of it when
+    // u < 2⁻⁵³, so float32 needs it too).
     let c = (u - (y - 1.0)) / y;
     let big = y > std::f64::consts::SQRT_2;
     let k = if big { 1.0 } else { 0.0 };
@@ -228,13 +248,17 @@ pub fn log1p_core_with<const FMA: bool>(u: f64) -> f64 {
     let z = s * s;
     // R = 2z/3 + 2z²/5 + … so that log(1 + f) = f − (hfsq − s·(hfsq + R)) (fdlibm's split: the
     // leading term f is exact).
-    let mut r = 2.0 / 21.0;
-    r = madd::<FMA>(r, z, 2.0 / 19.0);
-    r = madd::<FMA>(r, z, 2.0 / 17.0);
-    r = madd::<FMA>(r, z, 2.0 / 15.0);
-    r = madd::<FMA>(r, z, 2.0 / 13.0);
-    r = madd::<FMA>(r, z, 2.0 / 11.0);
-    r = madd::<FMA>(r, z, 2.0 / 9.0);
+    let mut r = if single {
+        2.0 / 9.0
+    } else {
+        let mut r = 2.0 / 21.0;
+        r = madd::<FMA>(r, z, 2.0 / 19.0);
+        r = madd::<FMA>(r, z, 2.0 / 17.0);
+        r = madd::<FMA>(r, z, 2.0 / 15.0);
+        r = madd::<FMA>(r, z, 2.0 / 13.0);
+        r = madd::<FMA>(r, z, 2.0 / 11.0);
+        madd::<FMA>(r, z, 2.0 / 9.0)
+    };
     r = madd::<FMA>(r, z, 2.0 / 7.0);
     r = madd::<FMA>(r, z, 2.0 / 5.0);
     r = madd::<FMA>(r, z, 2.0 / 3.0);

@@ -302,14 +302,21 @@ fn unary_fast_path<F: Real>(
 
 #[inline(always)]
 fn exp_body<F: Real, const FMA: bool>(out: &mut [F], a: &[&[F]]) {
-    unary_fast_path(out, a, crate::math::exp_core_with::<FMA>, |x: F| x.exp());
+    let single = F::DTYPE == crate::DType::Float32;
+    unary_fast_path(
+        out,
+        a,
+        |x| crate::math::exp_core_prec::<FMA>(x, single),
+        |x: F| x.exp(),
+    );
 }
 
 /// σ(x): (x ≥ 0 ? 1 : e)/(1 + e) with e = e^−|x|, branch-free.
 #[inline(always)]
 fn sigmoid_body<F: Real, const FMA: bool>(out: &mut [F], a: &[&[F]]) {
+    let single = F::DTYPE == crate::DType::Float32;
     let fast = |x: f64| {
-        let e = crate::math::exp_core_with::<FMA>(-x.abs());
+        let e = crate::math::exp_core_prec::<FMA>(-x.abs(), single);
         let num = if x >= 0.0 { 1.0 } else { e };
         num / (1.0 + e)
     };
@@ -319,9 +326,11 @@ fn sigmoid_body<F: Real, const FMA: bool>(out: &mut [F], a: &[&[F]]) {
 /// softplus(x) = max(x, 0) + log1p(e^−|x|).
 #[inline(always)]
 fn softplus_body<F: Real, const FMA: bool>(out: &mut [F], a: &[&[F]]) {
+    let single = F::DTYPE == crate::DType::Float32;
     let fast = |x: f64| {
         let pos = if x > 0.0 { x } else { 0.0 };
-        pos + crate::math::log1p_core_with::<FMA>(crate::math::exp_core_with::<FMA>(-x.abs()))
+        let e = crate::math::exp_core_prec::<FMA>(-x.abs(), single);
+        pos + crate::math::log1p_core_prec::<FMA>(e, single)
     };
     unary_fast_path(out, a, fast, F::softplus);
 }
@@ -336,10 +345,10 @@ fn bce_body<F: Real, const FMA: bool>(out: &mut [F], a: &[&[F]]) {
             *b = z.to_f64();
         }
         if crate::math::exp_core_ok(&zs[..n]) {
+            let single = F::DTYPE == crate::DType::Float32;
             for ((o, &z), &t) in out.iter_mut().zip(&zs[..n]).zip(a[1]) {
-                let sp = crate::math::log1p_core_with::<FMA>(crate::math::exp_core_with::<FMA>(
-                    -z.abs(),
-                ));
+                let e = crate::math::exp_core_prec::<FMA>(-z.abs(), single);
+                let sp = crate::math::log1p_core_prec::<FMA>(e, single);
                 let pos = if z > 0.0 { 1.0 } else { 0.0 };
                 *o = F::c(sp + z * (pos - t.to_f64()));
             }
