@@ -109,7 +109,10 @@ impl FunctionGraph {
             return v;
         };
         if let Some(outs) = self.rebuilt.get(&node.id()) {
-            return self.chase(&outs[index]);
+            // Another output of a node already rebuilt: it forwards to the same new node.
+            let new = outs[index].clone();
+            self.forward.insert(v.id(), new.clone());
+            return self.chase(&new);
         }
         let inputs: Vec<Var> = node.inputs.iter().map(|i| self.chase(i)).collect();
         if inputs.iter().zip(&node.inputs).all(|(a, b)| a == b) {

@@ -54,6 +54,9 @@ pub struct Apply {
     pub op: Op,
     pub inputs: Vec<Var>,
     pub(crate) out_types: Vec<TensorType>,
+    /// The output variables (weak: a variable owns its node, not the reverse), so that asking
+    /// for output k again gives the same variable while it lives.
+    outputs: std::sync::Mutex<Vec<std::sync::Weak<VarNode>>>,
 }
 
 impl Apply {
@@ -67,6 +70,27 @@ impl Apply {
     }
 }
 
+/// Output `index` of `apply`: the existing variable while one lives, else a new one.
+pub(crate) fn output_of(apply: &Arc<Apply>, index: usize) -> Var {
+    let mut outs = apply.outputs.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(node) = outs.get(index).and_then(|w| w.upgrade()) {
+        return Var(node);
+    }
+    let v = Var::new(
+        apply.out_types[index].clone(),
+        None,
+        VarKind::Output {
+            apply: apply.clone(),
+            index,
+        },
+    );
+    if outs.len() <= index {
+        outs.resize(index + 1, std::sync::Weak::new());
+    }
+    outs[index] = Arc::downgrade(&v.0);
+    v
+}
+
 /// Applies `op` to `inputs`, inferring the output types; an invalid input or a type error gives
 /// invalid outputs that carry the error.
 pub(crate) fn apply(op: Op, inputs: Vec<Var>) -> Vec<Var> {
@@ -78,26 +102,15 @@ pub(crate) fn apply(op: Op, inputs: Vec<Var>) -> Vec<Var> {
     match op.infer(&types) {
         Err(e) => (0..n_out).map(|_| Var::invalid(e.clone())).collect(),
         Ok(out_types) => {
+            let n = out_types.len();
             let apply = Arc::new(Apply {
                 id: next_id(),
                 op,
                 inputs,
-                out_types: out_types.clone(),
+                out_types,
+                outputs: std::sync::Mutex::new(Vec::new()),
             });
-            out_types
-                .into_iter()
-                .enumerate()
-                .map(|(index, ty)| {
-                    Var::new(
-                        ty,
-                        None,
-                        VarKind::Output {
-                            apply: apply.clone(),
-                            index,
-                        },
-                    )
-                })
-                .collect()
+            (0..n).map(|index| output_of(&apply, index)).collect()
         }
     }
 }

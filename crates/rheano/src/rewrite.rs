@@ -16,6 +16,7 @@ use crate::graph::{apply, Var};
 use crate::ops::{Elemwise, NnetOp, Op, ScalarOp};
 use crate::tensor as T;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 /// Which rewrites run (Theano's compilation modes).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -312,6 +313,14 @@ fn canonicalize_rewrites() -> Vec<Rewrite> {
             apply: local_sub_neg,
         },
         Rewrite {
+            name: "local_reduce_broadcastable",
+            apply: local_reduce_broadcastable,
+        },
+        Rewrite {
+            name: "local_dimshuffle_lift",
+            apply: local_dimshuffle_lift,
+        },
+        Rewrite {
             name: "local_fill_sink",
             apply: local_fill_sink,
         },
@@ -320,6 +329,51 @@ fn canonicalize_rewrites() -> Vec<Rewrite> {
             apply: local_useless_fill,
         },
     ]
+}
+
+/// Two dimshuffles in a row become one, and a dimshuffle that keeps every dim in order is x.
+fn local_dimshuffle_lift(v: &Var) -> Option<Var> {
+    let Op::DimShuffle(outer) = v.op()? else {
+        return None;
+    };
+    let x = &v.owner_inputs()[0];
+    let identity = |order: &[Option<usize>], ndim: usize| {
+        order.len() == ndim && order.iter().enumerate().all(|(i, o)| *o == Some(i))
+    };
+    if identity(&outer.new_order, x.ndim()) {
+        return Some(x.clone());
+    }
+    let Some(Op::DimShuffle(inner)) = x.op() else {
+        return None;
+    };
+    let order: Vec<Option<usize>> = outer
+        .new_order
+        .iter()
+        .map(|o| o.and_then(|j| inner.new_order[j]))
+        .collect();
+    let base = &x.owner_inputs()[0];
+    if identity(&order, base.ndim()) {
+        return Some(base.clone());
+    }
+    Some(T::dimshuffle(base, &order))
+}
+
+/// A sum, product, max or min over axes that are all broadcastable (length 1) only drops them:
+/// a dimshuffle (the double sums of bias gradients become one).
+fn local_reduce_broadcastable(v: &Var) -> Option<Var> {
+    let Op::Reduce(r) = v.op()? else {
+        return None;
+    };
+    let x = &v.owner_inputs()[0];
+    let axes: Vec<usize> = r.axis.clone().unwrap_or_else(|| (0..x.ndim()).collect());
+    if axes.is_empty() || !axes.iter().all(|&a| x.broadcastable()[a]) {
+        return None;
+    }
+    let keep: Vec<Option<usize>> = (0..x.ndim())
+        .filter(|d| !axes.contains(d))
+        .map(Some)
+        .collect();
+    Some(T::dimshuffle(x, &keep))
 }
 
 /// f(fill(x, y)) → fill(x, f(y)) for a unary elementwise f: the broadcast moves outward, so
@@ -742,18 +796,27 @@ fn merge(fg: &mut FunctionGraph) {
                     .map(|x| x.to_bits())
                     .collect::<Vec<_>>()
             )
-        } else if let Some((node, index)) = v.owner() {
+        } else if let Some((node, _)) = v.owner() {
+            // One key per node: every output of a duplicate node maps to the same output of
+            // the node kept (a multi-output op applied twice computes once).
             let ids: Vec<u64> = node.inputs.iter().map(|i| i.id()).collect();
-            format!("{:?} {:?} {index}", node.op, ids)
+            format!("{:?} {:?}", node.op, ids)
         } else {
             continue;
         };
         match seen.get(&key) {
-            Some(existing) if existing.ty() == v.ty() && *existing != v => {
-                let record = v.owner().is_some();
-                let _ = fg.replace_with(&v, existing.clone(), "merge", record);
+            Some(existing) => {
+                let same = match (existing.owner(), v.owner()) {
+                    (Some((kept, _)), Some((node, index))) => {
+                        (!Arc::ptr_eq(kept, node)).then(|| crate::graph::output_of(kept, index))
+                    }
+                    _ => (existing.ty() == v.ty() && *existing != v).then(|| existing.clone()),
+                };
+                if let Some(same) = same.filter(|s| s.ty() == v.ty()) {
+                    let record = v.owner().is_some();
+                    let _ = fg.replace_with(&v, same, "merge", record);
+                }
             }
-            Some(_) => {}
             None => {
                 seen.insert(key, v);
             }

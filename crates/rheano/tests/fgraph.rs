@@ -92,3 +92,39 @@ fn random_replacements_keep_the_index_consistent() {
         }
     }
 }
+
+/// Both outputs of a multi-output node follow it when it is rebuilt, and merge makes two
+/// applications of one multi-output op (max and argmax of the same x) one node.
+#[test]
+fn multi_output_nodes_are_rebuilt_and_merged_as_one() {
+    let x = T::dmatrix("x");
+    let e = T::sin(&x); // not monotonic: argmax is not pushed below it
+    let m = T::max(&e, 1, false);
+    let a = T::argmax(&e, 1, false);
+    let mut fg = FunctionGraph::new(&[m.clone(), a.clone()]);
+    fg.replace(&e, T::tanh(&x), "test").unwrap();
+    fg.check_index().unwrap();
+    let outs = fg.outputs().to_vec();
+    let (n0, _) = outs[0].owner().unwrap();
+    let (n1, _) = outs[1].owner().unwrap();
+    assert!(std::sync::Arc::ptr_eq(n0, n1) || n0.inputs == n1.inputs);
+    // Compiled: one MaxAndArgmax node computes both.
+    let f = function(&[&x], &[&m, &a]).unwrap();
+    let dp = f.debugprint();
+    let nodes: std::collections::HashSet<&str> = dp
+        .lines()
+        .filter(|l| l.contains("MaxAndArgmax"))
+        .map(|l| {
+            l.split("[id ")
+                .nth(1)
+                .and_then(|r| r.split(']').next())
+                .unwrap_or("")
+        })
+        .collect();
+    assert_eq!(nodes.len(), 1, "{dp}");
+    let r = f
+        .call(&[ndarray::array![[1.0, 3.0], [2.0, -1.0]].into_dyn().into()])
+        .unwrap();
+    assert_eq!(r[0].to_f64_vec(), vec![1f64.sin(), 2f64.sin()]);
+    assert_eq!(r[1].to_i64_vec(), vec![0, 0]);
+}

@@ -419,7 +419,12 @@ fn sigmoid_crossentropy_is_one_op_and_its_gradient_one_pass() {
     let ids: std::collections::HashSet<&str> = dp
         .lines()
         .filter(|l| l.contains("sigmoid_binary_crossentropy"))
-        .map(|l| l.split("[id ").nth(1).unwrap_or(""))
+        .map(|l| {
+            l.split("[id ")
+                .nth(1)
+                .and_then(|r| r.split(']').next())
+                .unwrap_or("")
+        })
         .collect();
     assert_eq!(ids.len(), 1, "{dp}");
     assert!(

@@ -268,9 +268,15 @@ impl NnetOp {
             }
             CrossentropySoftmaxArgmax1HotWithBias => {
                 let (xx, b, y) = (&x[0], &x[1], &x[2]);
-                let sm = outputs[1]
-                    .clone()
-                    .unwrap_or_else(|| T::nnet::softmax_with_bias(xx, b));
+                // The op's own softmax output: the same node applied again, which merge makes
+                // one with the forward node (no second softmax pass).
+                let sm = outputs[1].clone().unwrap_or_else(|| {
+                    crate::graph::apply(
+                        Op::Nnet(CrossentropySoftmaxArgmax1HotWithBias),
+                        vec![xx.clone(), b.clone(), y.clone()],
+                    )
+                    .swap_remove(1)
+                });
                 let mut dx: Option<Var> = None;
                 if let Some(gn) = &g_out[0] {
                     dx = Some(T::nnet::crossentropy_softmax_1hot_with_bias_dx(gn, &sm, y));
