@@ -1,6 +1,7 @@
 """Prints one table per workload from the JSON records of bench/peers.py and `rheano bench`.
 
     python bench/report.py bench/results/*.json
+    python bench/report.py --summary bench/results/*.json   # one line per case (the README's)
 """
 import json
 import sys
@@ -64,5 +65,37 @@ def main(paths):
             print("- %s %s %s %s %d threads: %s" % (r["workload"], r["case"], r["peer"], r["dtype"], r["threads"], r["failed"][:160]))
 
 
+def summary(paths):
+    """One row per (workload, case, dtype, threads): rheano, the best peer, their ratio, and the
+    issue's yardsticks: W1/W2 time over the fresh-output copy, W5 time over its GEMM floor."""
+    rows = []
+    for p in paths:
+        with open(p) as f:
+            rows += json.load(f)["results"]
+    ok = [r for r in rows if "failed" not in r]
+    print("| workload | case | dtype | threads | rheano min | best peer (min) | ratio peer/rheano | yardstick |")
+    print("|---|---|---|---|---|---|---|---|")
+    keys = sorted({(r["workload"], r["case"], r["dtype"], r["threads"]) for r in ok if r["peer"] == "rheano"})
+    for wl, case, dt, th in keys:
+        same = [r for r in ok if (r["workload"], r["dtype"], r["threads"]) == (wl, dt, th)]
+        mine = [r for r in same if r["case"] == case and r["peer"] == "rheano"][0]
+        peers = [r for r in same if r["case"] == case and r["peer"] != "rheano" and not r.get("reference_only")]
+        best = min(peers, key=lambda r: r["min_s"]) if peers else None
+        yard = ""
+        copy = [r for r in same if r["case"] == "ref:alloc+copy"]
+        peak = [r for r in same if r["case"] == "ref:gemm-peak"]
+        if copy and wl in ("W1", "W2"):
+            yard = "%.2f× copy" % (mine["min_s"] / copy[0]["min_s"])
+        if peak and mine.get("flops"):
+            floor = mine["flops"] / (peak[0]["flops"] / peak[0]["min_s"])
+            yard = "%.2f× GEMM floor" % (mine["min_s"] / floor)
+        peer = "%s %s" % (best["peer"], fmt(best["min_s"])) if best else "–"
+        ratio = "%.2f×" % (best["min_s"] / mine["min_s"]) if best else "–"
+        print("| %s | %s | %s | %d | %s | %s | %s | %s |" % (wl, case, dt, th, fmt(mine["min_s"]), peer, ratio, yard))
+
+
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    if sys.argv[1:2] == ["--summary"]:
+        summary(sys.argv[2:])
+    else:
+        main(sys.argv[1:])
