@@ -585,7 +585,7 @@ impl PyFunction {
 }
 
 #[pyfunction]
-#[pyo3(signature = (inputs, outputs, updates, givens, on_unused_input, allow_input_downcast, mode, including=vec![], excluding=vec![]))]
+#[pyo3(signature = (inputs, outputs, updates, givens, on_unused_input, allow_input_downcast, mode, including=vec![], excluding=vec![], threads=None))]
 #[allow(clippy::too_many_arguments)]
 fn compile(
     inputs: Vec<PyVar>,
@@ -597,6 +597,7 @@ fn compile(
     mode: &str,
     including: Vec<String>,
     excluding: Vec<String>,
+    threads: Option<usize>,
 ) -> PyResult<PyFunction> {
     let opts = FunctionOptions {
         updates: updates.into_iter().map(|(a, b)| (a.v, b.v)).collect(),
@@ -622,6 +623,7 @@ fn compile(
                 )))
             }
         },
+        threads,
         including,
         excluding,
         explain: false,

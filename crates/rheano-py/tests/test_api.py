@@ -252,3 +252,12 @@ def test_per_input_allow_downcast_on_arrays():
     np.testing.assert_array_equal(r, [2, 2, 2])
     with pytest.raises(TypeError, match="cannot store a value of dtype float64"):
         theano.function([x], x * 2)(np.ones(3))
+
+
+def test_threads_per_function():
+    x = T.dvector("x")
+    a = np.linspace(-30, 30, 200_000)
+    want = theano.function([x], T.nnet.softplus(x).sum())(a)
+    for n in (1, 2):
+        f = theano.function([x], T.nnet.softplus(x).sum(), threads=n)
+        np.testing.assert_allclose(f(a), want, rtol=1e-12)

@@ -35,6 +35,9 @@ pub struct FunctionOptions {
     pub excluding: Vec<String>,
     /// Record which rewrites fired (see [`Function::explain`]).
     pub explain: bool,
+    /// Threads for this function's kernels; `None`: rayon's global pool (`RAYON_NUM_THREADS`,
+    /// or one per core).
+    pub threads: Option<usize>,
 }
 
 /// A compiled function. Call it with one value per declared input.
@@ -48,6 +51,8 @@ pub struct Function {
     updates: Vec<(SharedCell, usize, TensorType)>,
     allow_input_downcast: bool,
     explain: String,
+    /// The function's own thread pool (`FunctionOptions::threads`).
+    pool: Option<std::sync::Arc<rayon::ThreadPool>>,
 }
 
 struct Step {
@@ -380,6 +385,17 @@ pub fn function_with(inputs: &[&Var], outputs: &[&Var], opts: FunctionOptions) -
         updates,
         allow_input_downcast: opts.allow_input_downcast,
         explain: log.report(),
+        pool: match opts.threads {
+            None => None,
+            Some(n) => Some(std::sync::Arc::new(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(n.max(1))
+                    .build()
+                    .map_err(|e| {
+                        Error::value("function", format!("cannot start {n} threads: {e}"))
+                    })?,
+            )),
+        },
     })
 }
 
@@ -532,6 +548,13 @@ impl Function {
     /// [`call`](Self::call) on borrowed arguments: inputs of the declared dtype are read in
     /// place (with [`BorrowedValue`](crate::value::BorrowedValue), straight from foreign memory).
     pub fn call_refs(&self, args: &[&Value]) -> Result<Vec<Value>> {
+        match &self.pool {
+            Some(pool) => pool.install(|| self.run(args)),
+            None => self.run(args),
+        }
+    }
+
+    fn run(&self, args: &[&Value]) -> Result<Vec<Value>> {
         if args.len() != self.inputs.len() {
             return Err(Error::ty(
                 "function",

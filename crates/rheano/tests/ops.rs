@@ -536,3 +536,32 @@ fn several_outputs_and_reuse() {
         .unwrap();
     assert_eq!(r[0].to_f64_vec(), vec![4.0, 6.0]);
 }
+
+/// A function can run on its own thread pool (FunctionOptions::threads), with the same results.
+#[test]
+fn per_function_thread_count() {
+    let x = T::dvector("x");
+    let y = T::nnet::softplus(&x).sum();
+    let arg: Value = ndarray::Array1::linspace(-50.0, 50.0, 300_000).into();
+    let plain = function(&[&x], &[&y])
+        .unwrap()
+        .call(std::slice::from_ref(&arg))
+        .unwrap();
+    for threads in [1, 2, 3] {
+        let f = rheano::function_with(
+            &[&x],
+            &[&y],
+            rheano::FunctionOptions {
+                threads: Some(threads),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let r = f.call(std::slice::from_ref(&arg)).unwrap();
+        let (a, b) = (r[0].to_f64_vec()[0], plain[0].to_f64_vec()[0]);
+        assert!(
+            (a - b).abs() <= 1e-12 * b.abs(),
+            "{threads} threads: {a} vs {b}"
+        );
+    }
+}

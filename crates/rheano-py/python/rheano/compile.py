@@ -192,8 +192,9 @@ class Function:
 
 def function(inputs, outputs=None, mode=None, updates=None, givens=None, no_default_updates=False,
              accept_inplace=False, name=None, rebuild_strict=True, allow_input_downcast=None,
-             profile=None, on_unused_input=None):
-    """theano.function: compiles outputs as a function of inputs."""
+             profile=None, on_unused_input=None, threads=None):
+    """theano.function: compiles outputs as a function of inputs. rheano adds `threads`: the
+    number of threads this function's kernels use (default: RAYON_NUM_THREADS, or one per core)."""
     if not isinstance(inputs, (list, tuple)):
         raise TypeError("Input variables of a Theano function should be contained in a list, even when there is a single input.")
     ins = [i if isinstance(i, In) else In(i) for i in inputs]
@@ -217,5 +218,6 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None, no_defa
     inc = list(mode.included) if isinstance(mode, Mode) else []
     exc = list(mode.excluded) if isinstance(mode, Mode) else []
     rust = _rheano.compile([i.variable._v for i in ins], [o._v for o in outs], ups, givs,
-                           on_unused_input or "raise", bool(allow_input_downcast), _mode_name(mode), inc, exc)
+                           on_unused_input or "raise", bool(allow_input_downcast), _mode_name(mode), inc, exc,
+                           threads)
     return Function(ins, outs, single, rust, bool(allow_input_downcast))

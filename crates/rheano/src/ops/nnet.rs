@@ -597,7 +597,7 @@ fn softmax_row_fast<F: Real, const FMA: bool>(
         let a1 = d + m;
         let b1 = d - a1;
         let err = (a - a1) - (m + b1);
-        let x = crate::math::exp_core_with::<FMA>(d);
+        let x = crate::math::exp_core_prec::<FMA>(d, F::DTYPE == crate::DType::Float32);
         *e = crate::math::madd::<FMA>(x, err, x);
     }
     // Σ of the other terms: the max term is 1 exactly, and leaving it out keeps log1p(rest)
