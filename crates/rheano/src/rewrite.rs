@@ -321,6 +321,10 @@ fn canonicalize_rewrites() -> Vec<Rewrite> {
             apply: local_dimshuffle_lift,
         },
         Rewrite {
+            name: "local_shape_of_elemwise",
+            apply: local_shape_of_elemwise,
+        },
+        Rewrite {
             name: "local_fill_sink",
             apply: local_fill_sink,
         },
@@ -329,6 +333,24 @@ fn canonicalize_rewrites() -> Vec<Rewrite> {
             apply: local_useless_fill,
         },
     ]
+}
+
+/// shape(f(a, b, ...)) → shape(a) for an elementwise f and an input with the output's
+/// broadcastable pattern (it has the output's shape): a mean's divisor then no longer keeps the
+/// elementwise result alive, and the sum before it can fuse with it.
+fn local_shape_of_elemwise(v: &Var) -> Option<Var> {
+    if v.op()? != &Op::Shape {
+        return None;
+    }
+    let x = &v.owner_inputs()[0];
+    if !matches!(x.op(), Some(Op::Elemwise(_)) | Some(Op::Composite(_))) {
+        return None;
+    }
+    let input = x
+        .owner_inputs()
+        .iter()
+        .find(|i| i.ndim() == x.ndim() && i.broadcastable() == x.broadcastable())?;
+    Some(T::shape(input))
 }
 
 /// Two dimshuffles in a row become one, and a dimshuffle that keeps every dim in order is x.
@@ -913,6 +935,47 @@ fn fuse(fg: &mut FunctionGraph) {
     let fused = fuse_outputs(&outputs, &mut fg.log);
     for (old, new) in outputs.iter().zip(fused) {
         let _ = fg.replace_with(old, new, "elemwise_fusion", false);
+    }
+    fuse_sums(fg);
+}
+
+/// A trailing reduction where it pays: the sum over all elements of a fused program (or of one
+/// elementwise op) that nothing else reads becomes one node that never stores the n-element
+/// intermediate (a loss's `mean` over a batch reads its inputs once).
+fn fuse_sums(fg: &mut FunctionGraph) {
+    use crate::ops::composite::{Composite, Instr};
+    for v in fg.toposort() {
+        let v = fg.current(&v);
+        let Some(Op::Reduce(r)) = v.op() else {
+            continue;
+        };
+        let x = v.owner_inputs()[0].clone();
+        let all = r.axis.as_ref().is_none_or(|a| a.len() == x.ndim());
+        if r.kind != crate::ops::ReduceKind::Sum
+            || r.acc_dtype != crate::DType::Float64
+            || !all
+            || x.ndim() == 0
+            || !fusable(&x)
+            || fg.clients(&x).len() != 1
+        {
+            continue;
+        }
+        let comp = match x.op() {
+            Some(Op::Composite(c)) => c.clone(),
+            Some(Op::Elemwise(e)) => Composite {
+                n_inputs: x.owner_inputs().len(),
+                program: vec![Instr {
+                    op: e.scalar,
+                    args: (0..x.owner_inputs().len()).collect(),
+                }],
+                dtype: x.dtype(),
+            },
+            _ => continue,
+        };
+        let new = crate::graph::apply1(Op::CompositeSum(comp), x.owner_inputs().to_vec());
+        if let Some(new) = same_type(&v, new) {
+            let _ = fg.replace(&v, new, "local_sum_fusion");
+        }
     }
 }
 

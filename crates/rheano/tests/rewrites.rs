@@ -445,3 +445,48 @@ fn sigmoid_crossentropy_is_one_op_and_its_gradient_one_pass() {
         assert!((got - want).abs() < 1e-15, "{got} vs {want}");
     }
 }
+
+/// A trailing sum joins the fused program when nothing else reads the elementwise result (a
+/// mean's divisor reads only the shape, taken from an input): one pass, no n-element buffer.
+#[test]
+fn a_trailing_sum_fuses_with_its_elementwise_chain() {
+    let x = T::dvector("x");
+    let y = T::dvector("y");
+    let loss = (T::tanh(&x) * 2.0 + &y).sum();
+    let f = compiled(&[&x, &y], &loss);
+    let dp = f.debugprint();
+    assert!(
+        dp.starts_with("Sum{Composite{((tanh(i0) * i1) + i2)}, acc_dtype=float64} [id A] ''   0\n"),
+        "{dp}"
+    );
+    let mean = T::nnet::binary_crossentropy(T::nnet::sigmoid(&x), &y).mean();
+    let g = compiled(&[&x, &y], &mean);
+    assert!(
+        g.debugprint()
+            .contains("Sum{Composite{sigmoid_binary_crossentropy(i0, i1)}"),
+        "{}",
+        g.debugprint()
+    );
+    let xs: Vec<f64> = (0..100_000)
+        .map(|i| ((i % 97) as f64 - 48.0) / 7.0)
+        .collect();
+    let ys: Vec<f64> = (0..100_000).map(|i| (i % 2) as f64).collect();
+    let args = [
+        Array1::from(xs.clone()).into(),
+        Array1::from(ys.clone()).into(),
+    ];
+    let got = f.call(&args).unwrap()[0].to_f64_vec()[0];
+    let want: f64 = xs.iter().zip(&ys).map(|(a, b)| a.tanh() * 2.0 + b).sum();
+    assert!(
+        (got - want).abs() <= 1e-12 * want.abs().max(1.0),
+        "{got} vs {want}"
+    );
+    let got = g.call(&args).unwrap()[0].to_f64_vec()[0];
+    let want: f64 = xs
+        .iter()
+        .zip(&ys)
+        .map(|(z, t)| z.max(0.0) - z * t + (-z.abs()).exp().ln_1p())
+        .sum::<f64>()
+        / 100_000.0;
+    assert!((got - want).abs() <= 1e-12 * want.abs(), "{got} vs {want}");
+}

@@ -7,7 +7,7 @@ use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::math::Real;
 use crate::runtime::elemwise::{
-    block_fn, operand, reuse_buffer, run_program, run_program_into, Operand,
+    block_fn, operand, reuse_buffer, run_program, run_program_into, run_program_sum, Operand,
 };
 use crate::types::TensorType;
 use crate::value::Value;
@@ -135,6 +135,29 @@ impl Composite {
         Ok(F::wrap(
             ArrayD::from_shape_vec(IxDyn(shape), out).expect("shape"),
         ))
+    }
+
+    /// The sum of the program's results over every element, without storing them (the fused
+    /// form of `Sum{acc_dtype=float64}(Elemwise{Composite{...}})`), as a 0-d value of the
+    /// composite's dtype, accumulated in float64.
+    pub fn perform_sum(&self, types: &NodeTypes, inputs: &[&Value]) -> Result<Value> {
+        let shape = super::elemwise::out_shape(self, types.inputs, inputs)?;
+        let n: usize = shape.iter().product();
+        let total = match self.dtype {
+            DType::Float64 => {
+                let kernels = self.kernels::<f64>()?;
+                let operands: Vec<Operand<f64>> =
+                    inputs.iter().map(|v| operand::<f64>(v, &shape)).collect();
+                run_program_sum(n, &operands, &self.program, &kernels)
+            }
+            _ => {
+                let kernels = self.kernels::<f32>()?;
+                let operands: Vec<Operand<f32>> =
+                    inputs.iter().map(|v| operand::<f32>(v, &shape)).collect();
+                run_program_sum(n, &operands, &self.program, &kernels)
+            }
+        };
+        Ok(Value::from(total).cast(self.dtype))
     }
 
     /// Theano's scalar expression of the program: `(i0 * (i1 + Abs(i1)))`.

@@ -202,7 +202,7 @@ impl Op {
                     Grad(T::sum(&(&g * z), None, false)),
                 ]
             }
-            Op::Composite(_) => x
+            Op::Composite(_) | Op::CompositeSum(_) => x
                 .iter()
                 .map(|_| Undefined("fused Composite nodes exist only in compiled graphs; differentiate the graph before compiling".into()))
                 .collect(),

@@ -63,6 +63,9 @@ pub enum Op {
     },
     /// A fused elementwise program (built by the fusion rewrite, after differentiation).
     Composite(composite::Composite),
+    /// The sum over all elements of a fused program's results, without materialising them
+    /// (the fusion rewrite's form of a `Sum` of a Composite read by nothing else).
+    CompositeSum(composite::Composite),
 }
 
 /// The static types of a node, given to `perform` for broadcasting checks.
@@ -111,6 +114,9 @@ impl Op {
             Op::Join(axis) => shape::infer_join(*axis, inputs).map(|t| vec![t]),
             Op::Nnet(n) => n.infer(inputs),
             Op::Composite(c) => c.infer(inputs).map(|t| vec![t]),
+            Op::CompositeSum(c) => c
+                .infer(inputs)
+                .map(|t| vec![TensorType::new(t.dtype.sum_out_dtype(), Vec::<bool>::new())]),
             Op::Dot22 { trans_a, trans_b } => {
                 dot::infer_dot22(*trans_a, *trans_b, inputs).map(|t| vec![t])
             }
@@ -141,6 +147,7 @@ impl Op {
             Op::Join(axis) => one(shape::perform_join(*axis, inputs, &types.outputs[0])),
             Op::Nnet(n) => n.perform(types, inputs),
             Op::Composite(c) => one(c.perform(types, inputs)),
+            Op::CompositeSum(c) => one(c.perform_sum(types, inputs)),
             Op::Dot22 { trans_a, trans_b } => one(dot::perform_dot22(
                 *trans_a,
                 *trans_b,
@@ -232,6 +239,8 @@ impl fmt::Display for Op {
             Op::Join(_) => f.write_str("Join"),
             Op::Nnet(n) => write!(f, "{n}"),
             Op::Composite(c) => write!(f, "{c}"),
+            // PyTensor's print of a reduction fused with its elementwise input.
+            Op::CompositeSum(c) => write!(f, "Sum{{Composite{{{}}}, acc_dtype=float64}}", c.expr()),
             // Theano's `Dot22`; an operand read transposed in place shows as {TN}, {NT}, {TT}.
             Op::Dot22 {
                 trans_a: false,

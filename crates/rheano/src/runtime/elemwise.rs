@@ -526,3 +526,72 @@ pub fn run_program_into<F: Real>(
     }
     out
 }
+
+/// Runs a fused program over blocks and sums its results instead of storing them (a fused
+/// `Sum` of the elementwise chain: the n-element intermediate is never written). Each block is
+/// summed in 8 float64 lanes; blocks, then chunks, are added pairwise-ish in float64.
+pub fn run_program_sum<F: Real>(
+    n: usize,
+    operands: &[Operand<F>],
+    program: &[crate::ops::composite::Instr],
+    kernels: &[BlockFn<F>],
+) -> f64 {
+    let n_in = operands.len();
+    let chunk = |start: usize, len: usize| -> f64 {
+        let width = BLOCK.min(len.max(1));
+        let mut regs: Vec<Vec<F>> = (0..n_in + program.len())
+            .map(|_| vec![F::zero(); width])
+            .collect();
+        for (o, reg) in operands.iter().zip(regs.iter_mut()) {
+            if let Operand::Scalar(v) = o {
+                reg.fill(*v);
+            }
+        }
+        let empty: [F; 0] = [];
+        let mut total = 0.0f64;
+        let mut at = start;
+        while at < start + len {
+            let blen = BLOCK.min(start + len - at);
+            for (o, reg) in operands.iter().zip(regs.iter_mut()) {
+                if !matches!(o, Operand::Scalar(_)) {
+                    o.fill_block(at, blen, reg, &empty);
+                }
+            }
+            for (j, (ins, kernel)) in program.iter().zip(kernels).enumerate() {
+                let r = n_in + j;
+                let (lo, hi) = regs.split_at_mut(r);
+                let args: Vec<&[F]> = ins.args.iter().map(|&a| &lo[a][..blen]).collect();
+                kernel(&mut hi[0][..blen], &args);
+            }
+            let last = &regs[n_in + program.len() - 1][..blen];
+            let mut acc = [0.0f64; 8];
+            let chunks = last.chunks_exact(8);
+            let tail = chunks.remainder();
+            for c in chunks {
+                for k in 0..8 {
+                    acc[k] += c[k].to_f64();
+                }
+            }
+            for (k, &v) in tail.iter().enumerate() {
+                acc[k] += v.to_f64();
+            }
+            total +=
+                ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+            at += blen;
+        }
+        total
+    };
+    if n >= PARALLEL_MIN && rayon::current_num_threads() > 1 {
+        let chunk_len = ((n / (4 * rayon::current_num_threads())).max(PARALLEL_MIN / 4) / BLOCK
+            * BLOCK)
+            .max(BLOCK);
+        let starts: Vec<usize> = (0..n).step_by(chunk_len).collect();
+        let parts: Vec<f64> = starts
+            .par_iter()
+            .map(|&s| chunk(s, chunk_len.min(n - s)))
+            .collect();
+        parts.iter().sum()
+    } else {
+        chunk(0, n)
+    }
+}
