@@ -20,7 +20,7 @@ fn next_id() -> u64 {
 ///
 /// Operations on variables never fail at build time in the Rust API: a type error produces an
 /// *invalid* variable that carries the error, and everything built from it carries the same
-/// error. [`Var::check`], [`crate::function`], [`Var::eval`] and [`crate::grad`] report it.
+/// error. [`Var::check`], [`crate::function`], [`Var::eval`] and [`crate::grad()`] report it.
 #[derive(Clone)]
 pub struct Var(pub(crate) Arc<VarNode>);
 

@@ -26,7 +26,7 @@ pub enum NnetOp {
     CrossentropyCategorical1HotGrad,
     /// (x, b, labels) → (nll, softmax(x + b), argmax(x + b)).
     CrossentropySoftmaxArgmax1HotWithBias,
-    /// (dy, sm, labels) → dy_i·(sm[i] − onehot(label_i)).
+    /// (dy, sm, labels) → dy_i·(sm\[i\] − onehot(label_i)).
     CrossentropySoftmax1HotWithBiasDx,
     /// (x, Y) → −Σ_j Y[i, j]·log_softmax(x)[i, j] per row: crossentropy of a softmax against
     /// one-hot or soft target rows, in one pass (built by a stabilising rewrite).

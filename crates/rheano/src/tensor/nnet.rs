@@ -286,7 +286,7 @@ pub fn crossentropy_softmax_max_and_argmax_1hot(
     crossentropy_softmax_max_and_argmax_1hot_with_bias(&x, b, y_idx)
 }
 
-/// dx_i = dy_i·(sm[i] − onehot(y_i)): the gradient of the fused op's nll.
+/// dx_i = dy_i·(sm\[i\] − onehot(y_i)): the gradient of the fused op's nll.
 pub fn crossentropy_softmax_1hot_with_bias_dx(
     dy: impl IntoVar,
     sm: impl IntoVar,
