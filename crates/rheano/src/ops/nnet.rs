@@ -477,18 +477,21 @@ pub fn softmax_axis<F: Real>(x: &ArrayD<F>, axis: usize, log: bool) -> ArrayD<F>
         let src = xs.as_slice().expect("standard layout");
         let n = x.shape()[axis].max(1);
         let mut buf = crate::runtime::elemwise::alloc_output::<F>(src.len());
-        if src.len() >= 1 << 15 {
-            buf.par_chunks_mut(n).zip(src.par_chunks(n)).for_each_init(
-                || vec![0.0f64; n],
-                |scratch, (o, r)| {
-                    softmax_row_any(r, o, log, scratch);
-                },
-            );
-        } else {
+        // Blocks of whole rows (about 16K elements each), in parallel for large inputs.
+        let rows_per_block = ((1usize << 14) / n).max(1);
+        let block = |(o, r): (&mut [F], &[F])| {
             let mut scratch = vec![0.0f64; n];
-            buf.chunks_mut(n).zip(src.chunks(n)).for_each(|(o, r)| {
-                softmax_row_any(r, o, log, &mut scratch);
-            });
+            let mut stats = vec![None; r.len() / n];
+            softmax_rows(r, o, n, log, &mut scratch, &mut stats);
+        };
+        if src.len() >= 1 << 15 {
+            buf.par_chunks_mut(n * rows_per_block)
+                .zip(src.par_chunks(n * rows_per_block))
+                .for_each(block);
+        } else {
+            buf.chunks_mut(n * rows_per_block)
+                .zip(src.chunks(n * rows_per_block))
+                .for_each(block);
         }
         return ArrayD::from_shape_vec(x.raw_dim(), buf).expect("shape");
     }
@@ -506,44 +509,84 @@ pub fn softmax_axis<F: Real>(x: &ArrayD<F>, axis: usize, log: bool) -> ArrayD<F>
     out
 }
 
-/// One row: the vectorised kernel (compiled for the CPU's vector unit, see
-/// `runtime::elemwise::isa`) when the row is finite and within exp's range of its max, the
-/// general one otherwise.
-/// Returns the row's (max, first index of the max, Σ e^(x − max) without the max term) when the
-/// vectorised kernel ran.
-fn softmax_row_any<F: Real>(
-    row: &[F],
+/// Softmax (or log-softmax) of consecutive rows of length `n`: the vectorised kernel (compiled
+/// for the CPU's vector unit, see `runtime::elemwise::isa`, dispatched once for all the rows) for
+/// rows that are finite and within exp's range of their max, the general one for the others.
+/// `stats[r]` receives what the vectorised kernel learnt of row r (None where it did not run).
+fn softmax_rows<F: Real>(
+    src: &[F],
     out: &mut [F],
+    n: usize,
     log: bool,
     scratch: &mut [f64],
-) -> Option<(f64, usize, f64)> {
-    use crate::runtime::elemwise::{isa, Isa};
+    stats: &mut [Stats],
+) {
+    #[inline(always)]
+    fn rows<F: Real, const FMA: bool>(
+        src: &[F],
+        out: &mut [F],
+        n: usize,
+        log: bool,
+        scratch: &mut [f64],
+        stats: &mut [Stats],
+    ) {
+        for ((r, o), st) in src.chunks(n).zip(out.chunks_mut(n)).zip(stats.iter_mut()) {
+            *st = softmax_row_fast::<F, FMA>(r, o, log, scratch);
+        }
+    }
+    if n == 0 {
+        return;
+    }
+    if n >= 128 && src.len() > n {
+        // Long rows: one dispatch per row keeps each row's loops tight (measured faster).
+        for ((r, o), st) in src
+            .chunks(n)
+            .zip(out.chunks_mut(n))
+            .zip(stats.chunks_mut(1))
+        {
+            softmax_rows(r, o, n, log, scratch, st);
+        }
+        return;
+    }
     #[cfg(target_arch = "x86_64")]
     {
+        use crate::runtime::elemwise::{isa, Isa};
         #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
-        unsafe fn v4<F: Real>(row: &[F], out: &mut [F], log: bool, s: &mut [f64]) -> Stats {
-            softmax_row_fast::<F, true>(row, out, log, s)
+        unsafe fn v4<F: Real>(
+            s: &[F],
+            o: &mut [F],
+            n: usize,
+            l: bool,
+            w: &mut [f64],
+            st: &mut [Stats],
+        ) {
+            rows::<F, true>(s, o, n, l, w, st)
         }
         #[target_feature(enable = "avx2,fma")]
-        unsafe fn v3<F: Real>(row: &[F], out: &mut [F], log: bool, s: &mut [f64]) -> Stats {
-            softmax_row_fast::<F, true>(row, out, log, s)
+        unsafe fn v3<F: Real>(
+            s: &[F],
+            o: &mut [F],
+            n: usize,
+            l: bool,
+            w: &mut [f64],
+            st: &mut [Stats],
+        ) {
+            rows::<F, true>(s, o, n, l, w, st)
         }
         // SAFETY: `isa` found these features on this CPU.
-        let done = match isa() {
-            Isa::Avx512 => unsafe { v4(row, out, log, scratch) },
-            Isa::Avx2 => unsafe { v3(row, out, log, scratch) },
-            Isa::Base => softmax_row_fast::<F, false>(row, out, log, scratch),
-        };
-        if done.is_some() {
-            return done;
+        match isa() {
+            Isa::Avx512 => unsafe { v4(src, out, n, log, scratch, stats) },
+            Isa::Avx2 => unsafe { v3(src, out, n, log, scratch, stats) },
+            Isa::Base => rows::<F, false>(src, out, n, log, scratch, stats),
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    if let Some(stats) = softmax_row_fast::<F, false>(row, out, log, scratch) {
-        return Some(stats);
+    rows::<F, false>(src, out, n, log, scratch, stats);
+    for ((r, o), st) in src.chunks(n).zip(out.chunks_mut(n)).zip(stats.iter()) {
+        if st.is_none() {
+            softmax_row(r, o, log);
+        }
     }
-    softmax_row(row, out, log);
-    None
 }
 
 /// What the vectorised softmax row kernel learnt of its row: (max, argmax, rest of the sum).
@@ -779,12 +822,12 @@ fn softmax_nll<F: Real>(r: &ArrayD<F>, labels: &[usize]) -> (ArrayD<F>, ArrayD<F
         let (rows, cols) = (*rows, *cols);
         let mut buf = crate::runtime::elemwise::alloc_output::<F>(rows * cols);
         let mut scratch = vec![0.0f64; cols];
-        for (i, (o, x)) in buf
-            .chunks_mut(cols.max(1))
-            .zip(src.chunks(cols.max(1)))
-            .enumerate()
-        {
-            if let Some((m, arg, rest)) = softmax_row_any(x, o, false, &mut scratch) {
+        let mut stats = vec![None; rows];
+        if cols > 0 {
+            softmax_rows(src, &mut buf, cols, false, &mut scratch, &mut stats);
+        }
+        for (i, (x, st)) in src.chunks(cols.max(1)).zip(&stats).enumerate() {
+            if let Some((m, arg, rest)) = *st {
                 nll.push(F::c(rest.ln_1p() - (x[labels[i]].to_f64() - m)));
                 am.push(arg as i64);
             } else {
