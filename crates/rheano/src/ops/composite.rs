@@ -1,13 +1,14 @@
 //! Fused elementwise programs (`Elemwise{Composite{...}}`): a chain of scalar ops run in one pass
 //! over the data, block by block, with intermediates kept in L1-sized block buffers.
 
+use super::elemwise::perform_over;
 use super::scalar::ScalarOp;
 use super::NodeTypes;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::math::Real;
 use crate::runtime::elemwise::{
-    block_fn, operand, reuse_buffer, run_program, run_program_into, run_program_sum, Operand,
+    block_fn, operand, run_program, run_program_into, run_program_sum, Operand,
 };
 use crate::types::TensorType;
 use crate::value::Value;
@@ -67,48 +68,19 @@ impl Composite {
         dest_pos: usize,
         dest: Value,
     ) -> Result<Value> {
-        let shape = {
-            let mut ins = inputs.to_vec();
-            ins[dest_pos] = &dest;
-            super::elemwise::out_shape(self, types.inputs, &ins)?
-        };
+        let fallback = |ins: &[&Value]| self.perform(types, ins);
         match self.dtype {
-            DType::Float64 => self.run_inplace::<f64>(types, inputs, dest_pos, dest, &shape),
-            _ => self.run_inplace::<f32>(types, inputs, dest_pos, dest, &shape),
-        }
-    }
-
-    fn run_inplace<F: Real>(
-        &self,
-        types: &NodeTypes,
-        inputs: &[&Value],
-        dest_pos: usize,
-        dest: Value,
-        shape: &[usize],
-    ) -> Result<Value> {
-        match reuse_buffer::<F>(dest, shape) {
-            Ok(buf) => {
-                let kernels = self.kernels::<F>()?;
-                let operands: Vec<Operand<F>> = inputs
-                    .iter()
-                    .enumerate()
-                    .map(|(j, v)| {
-                        if j == dest_pos {
-                            Operand::Dest
-                        } else {
-                            operand::<F>(v, shape)
-                        }
-                    })
-                    .collect();
-                let out = run_program_into(buf, &operands, &self.program, &kernels);
-                Ok(F::wrap(
-                    ArrayD::from_shape_vec(IxDyn(shape), out).expect("shape"),
-                ))
+            DType::Float64 => {
+                let kernels = self.kernels::<f64>()?;
+                perform_over(self, types, inputs, dest_pos, dest, fallback, |buf, ops| {
+                    run_program_into(buf, ops, &self.program, &kernels)
+                })
             }
-            Err(dest) => {
-                let mut ins = inputs.to_vec();
-                ins[dest_pos] = &dest;
-                self.perform(types, &ins)
+            _ => {
+                let kernels = self.kernels::<f32>()?;
+                perform_over(self, types, inputs, dest_pos, dest, fallback, |buf, ops| {
+                    run_program_into(buf, ops, &self.program, &kernels)
+                })
             }
         }
     }

@@ -154,6 +154,65 @@ pub fn perform_dot22(ta: bool, tb: bool, a: &Value, b: &Value, out: &TensorType)
     }
 }
 
+/// `out = alpha·(A·B)`, or `out += alpha·(A·B)` when `accumulate`, for the m×k and k×n operands
+/// stored row-major in `a` and `b` and read transposed in place where `ta`/`tb` (a vector `b`
+/// is k×1); through the `gemm` crate, on rayon's threads for large products.
+#[allow(clippy::too_many_arguments)]
+fn product_into<F: Element + num_traits::Zero + num_traits::One>(
+    ta: bool,
+    tb: bool,
+    a: &Value,
+    b: &Value,
+    (m, n, k): (usize, usize, usize),
+    out: &mut [F],
+    accumulate: bool,
+    alpha: F,
+) {
+    if k == 0 || m == 0 || n == 0 {
+        return;
+    }
+    let aa = a.to_array::<F>();
+    let ba = b.to_array::<F>();
+    let a_std = aa.as_standard_layout();
+    let b_std = ba.as_standard_layout();
+    let a_s = a_std.as_slice().expect("standard layout");
+    let b_s = b_std.as_slice().expect("standard layout");
+    // Strides (row, column) of the logical operands over the stored row-major buffers.
+    let (a_rs, a_cs) = if ta { (1, m as isize) } else { (k as isize, 1) };
+    let (b_rs, b_cs) = if tb { (1, k as isize) } else { (n as isize, 1) };
+    let par = if m * n * k >= 1 << 18 && rayon::current_num_threads() > 1 {
+        gemm::Parallelism::Rayon(rayon::current_num_threads())
+    } else {
+        gemm::Parallelism::None
+    };
+    assert_eq!(out.len(), m * n, "output buffer of the product");
+    // SAFETY: the strides address only elements of the m×k, k×n and m×n buffers, which live
+    // for the call; `out` does not alias the inputs.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            out.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            a_s.as_ptr(),
+            a_cs,
+            a_rs,
+            b_s.as_ptr(),
+            b_cs,
+            b_rs,
+            F::one(),
+            alpha,
+            false,
+            false,
+            false,
+            par,
+        );
+    }
+}
+
 fn dot22<F: Element + num_traits::Zero + num_traits::One>(
     ta: bool,
     tb: bool,
@@ -169,48 +228,8 @@ fn dot22<F: Element + num_traits::Zero + num_traits::One>(
             format!("Incompatible shapes for dot: {m}×{k} and {kb}×{n}"),
         ));
     }
-    let aa = a.to_array::<F>();
-    let ba = b.to_array::<F>();
-    let a_std = aa.as_standard_layout();
-    let b_std = ba.as_standard_layout();
-    let a_s = a_std.as_slice().expect("standard layout");
-    let b_s = b_std.as_slice().expect("standard layout");
-    // Strides (row, column) of the logical operands over the stored row-major buffers.
-    let (a_rs, a_cs) = if ta { (1, m as isize) } else { (k as isize, 1) };
-    let (b_rs, b_cs) = if tb { (1, k as isize) } else { (n as isize, 1) };
     let mut out = vec![F::zero(); m * n];
-    if k > 0 && m > 0 && n > 0 {
-        let par = if m * n * k >= 1 << 18 && rayon::current_num_threads() > 1 {
-            gemm::Parallelism::Rayon(rayon::current_num_threads())
-        } else {
-            gemm::Parallelism::None
-        };
-        // SAFETY: the strides address only elements of the m×k, k×n and m×n buffers, which live
-        // for the call; `out` does not alias the inputs.
-        unsafe {
-            gemm::gemm(
-                m,
-                n,
-                k,
-                out.as_mut_ptr(),
-                1,
-                n as isize,
-                false,
-                a_s.as_ptr(),
-                a_cs,
-                a_rs,
-                b_s.as_ptr(),
-                b_cs,
-                b_rs,
-                F::zero(),
-                F::one(),
-                false,
-                false,
-                false,
-                par,
-            );
-        }
-    }
+    product_into(ta, tb, a, b, (m, n, k), &mut out, false, F::one());
     Ok(F::wrap(
         ArrayD::from_shape_vec(IxDyn(&[m, n]), out).expect("shape"),
     ))
@@ -350,46 +369,7 @@ fn gemm_into<F: crate::math::Real>(ta: bool, tb: bool, inputs: &[&Value]) -> Res
         }
         o
     };
-    if k > 0 && m > 0 && n > 0 {
-        let aa = a.to_array::<F>();
-        let ba = b.to_array::<F>();
-        let a_std = aa.as_standard_layout();
-        let b_std = ba.as_standard_layout();
-        let a_s = a_std.as_slice().expect("standard layout");
-        let b_s = b_std.as_slice().expect("standard layout");
-        let (a_rs, a_cs) = if ta { (1, m as isize) } else { (k as isize, 1) };
-        let (b_rs, b_cs) = if tb { (1, k as isize) } else { (n as isize, 1) };
-        let par = if m * n * k >= 1 << 18 && rayon::current_num_threads() > 1 {
-            gemm::Parallelism::Rayon(rayon::current_num_threads())
-        } else {
-            gemm::Parallelism::None
-        };
-        // SAFETY: the strides address only elements of the m×k, k×n and m×n buffers, which live
-        // for the call; `out` does not alias the inputs.
-        unsafe {
-            gemm::gemm(
-                m,
-                n,
-                k,
-                out.as_mut_ptr(),
-                1,
-                n as isize,
-                true,
-                a_s.as_ptr(),
-                a_cs,
-                a_rs,
-                b_s.as_ptr(),
-                b_cs,
-                b_rs,
-                F::one(),
-                alpha,
-                false,
-                false,
-                false,
-                par,
-            );
-        }
-    }
+    product_into(ta, tb, a, b, (m, n, k), &mut out, true, alpha);
     Ok(F::wrap(
         ArrayD::from_shape_vec(IxDyn(&shape), out).expect("shape"),
     ))

@@ -129,28 +129,43 @@ impl Elemwise {
             ins[dest_pos] = &dest;
             return self.perform(types, &ins);
         }
-        let shape = {
-            let mut ins = inputs.to_vec();
-            ins[dest_pos] = &dest;
-            out_shape(self, types.inputs, &ins)?
-        };
+        let fallback = |ins: &[&Value]| self.perform(types, ins);
         match types.outputs[0].dtype {
-            DType::Float64 => inplace_float::<f64>(self, types, inputs, dest_pos, dest, &shape),
-            _ => inplace_float::<f32>(self, types, inputs, dest_pos, dest, &shape),
+            DType::Float64 => {
+                let kernel = block_fn::<f64>(self.scalar).expect("checked by can_overwrite");
+                perform_over(self, types, inputs, dest_pos, dest, fallback, |buf, ops| {
+                    run_blocks_into(buf, ops, kernel)
+                })
+            }
+            _ => {
+                let kernel = block_fn::<f32>(self.scalar).expect("checked by can_overwrite");
+                perform_over(self, types, inputs, dest_pos, dest, fallback, |buf, ops| {
+                    run_blocks_into(buf, ops, kernel)
+                })
+            }
         }
     }
 }
 
-fn inplace_float<F: Real>(
-    e: &Elemwise,
+/// The in-place form of an elementwise kernel (Elemwise or Composite): the output shape with
+/// `dest` standing at `dest_pos`, then `run` over dest's own buffer with that operand read from
+/// the output as it is overwritten (`Operand::Dest`), or `fallback` on a fresh output when the
+/// buffer does not fit (another dtype or shape, a view).
+pub(crate) fn perform_over<F: Real>(
+    name: &dyn fmt::Display,
     types: &NodeTypes,
     inputs: &[&Value],
     dest_pos: usize,
     dest: Value,
-    shape: &[usize],
+    fallback: impl FnOnce(&[&Value]) -> Result<Value>,
+    run: impl FnOnce(Vec<F>, &[Operand<F>]) -> Vec<F>,
 ) -> Result<Value> {
-    let kernel = block_fn::<F>(e.scalar).expect("checked by can_overwrite");
-    match reuse_buffer::<F>(dest, shape) {
+    let shape = {
+        let mut ins = inputs.to_vec();
+        ins[dest_pos] = &dest;
+        out_shape(name, types.inputs, &ins)?
+    };
+    match reuse_buffer::<F>(dest, &shape) {
         Ok(buf) => {
             let operands: Vec<Operand<F>> = inputs
                 .iter()
@@ -159,19 +174,19 @@ fn inplace_float<F: Real>(
                     if j == dest_pos {
                         Operand::Dest
                     } else {
-                        operand::<F>(v, shape)
+                        operand::<F>(v, &shape)
                     }
                 })
                 .collect();
-            let out = run_blocks_into(buf, &operands, kernel);
+            let out = run(buf, &operands);
             Ok(F::wrap(
-                ArrayD::from_shape_vec(IxDyn(shape), out).expect("shape"),
+                ArrayD::from_shape_vec(IxDyn(&shape), out).expect("shape"),
             ))
         }
         Err(dest) => {
             let mut ins = inputs.to_vec();
             ins[dest_pos] = &dest;
-            e.perform(types, &ins)
+            fallback(&ins)
         }
     }
 }

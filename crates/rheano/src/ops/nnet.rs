@@ -646,19 +646,8 @@ fn softmax_row_fast<F: Real, const FMA: bool>(
     // Σ of the other terms: the max term is 1 exactly, and leaving it out keeps log1p(rest)
     // accurate when the others are tiny.
     scratch[arg] = 0.0;
-    let mut acc = [0.0f64; L];
-    let chunks = scratch.chunks_exact(L);
-    let tail = chunks.remainder();
-    for c in chunks {
-        for k in 0..L {
-            acc[k] += c[k];
-        }
-    }
-    for (k, &v) in tail.iter().enumerate() {
-        acc[k] += v;
-    }
+    let rest = super::reduce::lane_sum(scratch);
     scratch[arg] = 1.0;
-    let rest = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
     if log {
         let ls = rest.ln_1p();
         for (o, &v) in out.iter_mut().zip(row) {

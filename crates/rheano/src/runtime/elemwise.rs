@@ -422,6 +422,14 @@ pub fn reuse_buffer<F: Real>(v: Value, shape: &[usize]) -> Result<Vec<F>, Value>
     Ok(data)
 }
 
+/// The chunk length when `n` output elements are worth splitting across rayon's threads (a
+/// multiple of `BLOCK`, about four chunks per thread), `None` when one thread should run them.
+fn parallel_chunk_len(n: usize) -> Option<usize> {
+    let threads = rayon::current_num_threads();
+    (n >= PARALLEL_MIN && threads > 1)
+        .then(|| ((n / (4 * threads)).max(PARALLEL_MIN / 4) / BLOCK * BLOCK).max(BLOCK))
+}
+
 /// Runs `kernel` over blocks of the output, in parallel for large outputs.
 pub fn run_blocks<F: Real>(n: usize, operands: &[Operand<F>], kernel: BlockFn<F>) -> Vec<F> {
     run_blocks_into(alloc_output::<F>(n), operands, kernel)
@@ -452,17 +460,61 @@ pub fn run_blocks_into<F: Real>(
             kernel(ob, &args);
         }
     };
-    if n >= PARALLEL_MIN && rayon::current_num_threads() > 1 {
-        let chunk_len =
-            (n / (4 * rayon::current_num_threads())).max(PARALLEL_MIN / 4) / BLOCK * BLOCK;
-        let chunk_len = chunk_len.max(BLOCK);
-        out.par_chunks_mut(chunk_len)
+    match parallel_chunk_len(n) {
+        Some(len) => out
+            .par_chunks_mut(len)
             .enumerate()
-            .for_each(|c| chunk(c, chunk_len));
-    } else {
-        chunk((0, &mut out[..]), n.max(1));
+            .for_each(|c| chunk(c, len)),
+        None => chunk((0, &mut out[..]), n.max(1)),
     }
     out
+}
+
+/// A fused program's block registers: one per input (scalar inputs filled once, since no kernel
+/// writes an input register), then one per instruction.
+struct Registers<F> {
+    regs: Vec<Vec<F>>,
+    n_in: usize,
+}
+
+impl<F: Real> Registers<F> {
+    fn new(operands: &[Operand<F>], n_instr: usize, width: usize) -> Self {
+        let mut regs: Vec<Vec<F>> = (0..operands.len() + n_instr)
+            .map(|_| vec![F::zero(); width])
+            .collect();
+        for (o, reg) in operands.iter().zip(regs.iter_mut()) {
+            if let Operand::Scalar(v) = o {
+                reg.fill(*v);
+            }
+        }
+        Registers {
+            regs,
+            n_in: operands.len(),
+        }
+    }
+
+    /// Runs the program on output elements `start..start + len` (`dest`: the output's current
+    /// values there, read by `Operand::Dest`) and returns the last instruction's register.
+    fn eval(
+        &mut self,
+        operands: &[Operand<F>],
+        program: &[crate::ops::composite::Instr],
+        kernels: &[BlockFn<F>],
+        (start, len): (usize, usize),
+        dest: &[F],
+    ) -> &[F] {
+        for (o, reg) in operands.iter().zip(self.regs.iter_mut()) {
+            if !matches!(o, Operand::Scalar(_)) {
+                o.fill_block(start, len, reg, dest);
+            }
+        }
+        for (j, (ins, kernel)) in program.iter().zip(kernels).enumerate() {
+            let (lo, hi) = self.regs.split_at_mut(self.n_in + j);
+            let args: Vec<&[F]> = ins.args.iter().map(|&a| &lo[a][..len]).collect();
+            kernel(&mut hi[0][..len], &args);
+        }
+        &self.regs[self.n_in + program.len() - 1][..len]
+    }
 }
 
 /// Runs a fused program (registers `0..operands.len()` are the inputs, then one per instruction)
@@ -484,114 +536,52 @@ pub fn run_program_into<F: Real>(
     kernels: &[BlockFn<F>],
 ) -> Vec<F> {
     let n = out.len();
-    let n_in = operands.len();
     let chunk = |(ci, out_chunk): (usize, &mut [F]), chunk_len: usize| {
-        let width = BLOCK.min(out_chunk.len());
-        let mut regs: Vec<Vec<F>> = (0..n_in + program.len())
-            .map(|_| vec![F::zero(); width])
-            .collect();
-        // Scalar operands fill their register once (no kernel writes an input register).
-        for (o, reg) in operands.iter().zip(regs.iter_mut()) {
-            if let Operand::Scalar(v) = o {
-                reg.fill(*v);
-            }
-        }
-        let base = ci * chunk_len;
+        let mut regs = Registers::new(operands, program.len(), BLOCK.min(out_chunk.len()));
         for (bi, ob) in out_chunk.chunks_mut(BLOCK).enumerate() {
-            let start = base + bi * BLOCK;
-            let len = ob.len();
-            for (o, reg) in operands.iter().zip(regs.iter_mut()) {
-                if !matches!(o, Operand::Scalar(_)) {
-                    o.fill_block(start, len, reg, ob);
-                }
-            }
-            for (j, (ins, kernel)) in program.iter().zip(kernels).enumerate() {
-                let r = n_in + j;
-                let (lo, hi) = regs.split_at_mut(r);
-                let args: Vec<&[F]> = ins.args.iter().map(|&a| &lo[a][..len]).collect();
-                kernel(&mut hi[0][..len], &args);
-            }
-            ob.copy_from_slice(&regs[n_in + program.len() - 1][..len]);
+            let at = (ci * chunk_len + bi * BLOCK, ob.len());
+            let result = regs.eval(operands, program, kernels, at, ob);
+            ob.copy_from_slice(result);
         }
     };
-    if n >= PARALLEL_MIN && rayon::current_num_threads() > 1 {
-        let chunk_len = ((n / (4 * rayon::current_num_threads())).max(PARALLEL_MIN / 4) / BLOCK
-            * BLOCK)
-            .max(BLOCK);
-        out.par_chunks_mut(chunk_len)
+    match parallel_chunk_len(n) {
+        Some(len) => out
+            .par_chunks_mut(len)
             .enumerate()
-            .for_each(|c| chunk(c, chunk_len));
-    } else {
-        chunk((0, &mut out[..]), n.max(1));
+            .for_each(|c| chunk(c, len)),
+        None => chunk((0, &mut out[..]), n.max(1)),
     }
     out
 }
 
 /// Runs a fused program over blocks and sums its results instead of storing them (a fused
 /// `Sum` of the elementwise chain: the n-element intermediate is never written). Each block is
-/// summed in 8 float64 lanes; blocks, then chunks, are added pairwise-ish in float64.
+/// summed in 8 float64 lanes, then blocks and chunks are added up.
 pub fn run_program_sum<F: Real>(
     n: usize,
     operands: &[Operand<F>],
     program: &[crate::ops::composite::Instr],
     kernels: &[BlockFn<F>],
 ) -> f64 {
-    let n_in = operands.len();
     let chunk = |start: usize, len: usize| -> f64 {
-        let width = BLOCK.min(len.max(1));
-        let mut regs: Vec<Vec<F>> = (0..n_in + program.len())
-            .map(|_| vec![F::zero(); width])
-            .collect();
-        for (o, reg) in operands.iter().zip(regs.iter_mut()) {
-            if let Operand::Scalar(v) = o {
-                reg.fill(*v);
-            }
-        }
-        let empty: [F; 0] = [];
-        let mut total = 0.0f64;
-        let mut at = start;
-        while at < start + len {
-            let blen = BLOCK.min(start + len - at);
-            for (o, reg) in operands.iter().zip(regs.iter_mut()) {
-                if !matches!(o, Operand::Scalar(_)) {
-                    o.fill_block(at, blen, reg, &empty);
-                }
-            }
-            for (j, (ins, kernel)) in program.iter().zip(kernels).enumerate() {
-                let r = n_in + j;
-                let (lo, hi) = regs.split_at_mut(r);
-                let args: Vec<&[F]> = ins.args.iter().map(|&a| &lo[a][..blen]).collect();
-                kernel(&mut hi[0][..blen], &args);
-            }
-            let last = &regs[n_in + program.len() - 1][..blen];
-            let mut acc = [0.0f64; 8];
-            let chunks = last.chunks_exact(8);
-            let tail = chunks.remainder();
-            for c in chunks {
-                for k in 0..8 {
-                    acc[k] += c[k].to_f64();
-                }
-            }
-            for (k, &v) in tail.iter().enumerate() {
-                acc[k] += v.to_f64();
-            }
-            total +=
-                ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-            at += blen;
-        }
-        total
+        let mut regs = Registers::new(operands, program.len(), BLOCK.min(len.max(1)));
+        (start..start + len)
+            .step_by(BLOCK)
+            .map(|at| {
+                let blen = BLOCK.min(start + len - at);
+                crate::ops::reduce::lane_sum(regs.eval(operands, program, kernels, (at, blen), &[]))
+            })
+            .sum()
     };
-    if n >= PARALLEL_MIN && rayon::current_num_threads() > 1 {
-        let chunk_len = ((n / (4 * rayon::current_num_threads())).max(PARALLEL_MIN / 4) / BLOCK
-            * BLOCK)
-            .max(BLOCK);
-        let starts: Vec<usize> = (0..n).step_by(chunk_len).collect();
-        let parts: Vec<f64> = starts
-            .par_iter()
-            .map(|&s| chunk(s, chunk_len.min(n - s)))
-            .collect();
-        parts.iter().sum()
-    } else {
-        chunk(0, n)
+    match parallel_chunk_len(n) {
+        Some(len) => {
+            let starts: Vec<usize> = (0..n).step_by(len).collect();
+            let parts: Vec<f64> = starts
+                .par_iter()
+                .map(|&s| chunk(s, len.min(n - s)))
+                .collect();
+            parts.iter().sum()
+        }
+        None => chunk(0, n),
     }
 }
