@@ -75,8 +75,6 @@ struct Program {
     output_slots: Vec<usize>,
     /// Apply ids in execution order (for debugprint of the compiled graph).
     topo: HashMap<u64, usize>,
-    /// Apply id → the input it overwrites, for the nodes that run in place.
-    inplace: HashMap<u64, usize>,
 }
 
 /// Compiles `outputs` as a function of `inputs` with default options.
@@ -285,7 +283,6 @@ pub fn function_with(inputs: &[&Var], outputs: &[&Var], opts: FunctionOptions) -
     let mut steps = Vec::new();
     let mut topo = HashMap::new();
     let mut applied = HashSet::new();
-    let mut step_apply: Vec<u64> = Vec::new();
     let out_vars: HashMap<(u64, usize), Var> = order
         .iter()
         .filter_map(|v| v.owner().map(|(a, k)| ((a.id(), k), v.clone())))
@@ -333,7 +330,6 @@ pub fn function_with(inputs: &[&Var], outputs: &[&Var], opts: FunctionOptions) -
             free_after: vec![],
             overwrite: None,
         });
-        step_apply.push(apply.id());
     }
     let output_slots: Vec<usize> = roots.iter().map(|v| slot_of[&v.id()]).collect();
     let n_slots = slot_of.len();
@@ -350,9 +346,8 @@ pub fn function_with(inputs: &[&Var], outputs: &[&Var], opts: FunctionOptions) -
             steps[k].free_after.push(s);
         }
     }
-    let inplace = mark_inplace(
+    mark_inplace(
         &mut steps,
-        &step_apply,
         opts.mode == Mode::FastRun && !opts.excluding.iter().any(|e| e == "inplace"),
     );
     let n_out = outputs.len();
@@ -379,7 +374,6 @@ pub fn function_with(inputs: &[&Var], outputs: &[&Var], opts: FunctionOptions) -
             input_slots,
             output_slots,
             topo,
-            inplace,
         },
         shared,
         updates,
@@ -402,14 +396,13 @@ pub fn function_with(inputs: &[&Var], outputs: &[&Var], opts: FunctionOptions) -
 /// The in-place phase, after scheduling: an elementwise step writes its output over an input
 /// when this step is that input's last reader, the input was computed by an earlier step (not a
 /// function input, constant or shared value, which the caller owns) and is not an output, it is
-/// read once by the step, and it has the output's exact type. Returns apply id → input.
-fn mark_inplace(steps: &mut [Step], step_apply: &[u64], enabled: bool) -> HashMap<u64, usize> {
-    let mut marked = HashMap::new();
+/// read once by the step, and it has the output's exact type.
+fn mark_inplace(steps: &mut [Step], enabled: bool) {
     if !enabled {
-        return marked;
+        return;
     }
     let computed: HashSet<usize> = steps.iter().flat_map(|s| s.outputs.clone()).collect();
-    for (step, &apply_id) in steps.iter_mut().zip(step_apply) {
+    for step in steps.iter_mut() {
         if step.outputs.len() != 1 {
             continue;
         }
@@ -420,12 +413,8 @@ fn mark_inplace(steps: &mut [Step], step_apply: &[u64], enabled: bool) -> HashMa
                 && step.inputs.iter().filter(|&&x| x == s).count() == 1
                 && step.op.can_overwrite(&step.in_types[i], &step.out_types[0])
         });
-        if let Some(i) = pick {
-            step.overwrite = Some(i);
-            marked.insert(apply_id, i);
-        }
+        step.overwrite = pick;
     }
-    marked
 }
 
 /// Theano's message for an update whose type differs from the shared variable's, with the fix.
@@ -655,11 +644,13 @@ impl Function {
     /// Theano's `debugprint` of the compiled graph, each node with its toposort index.
     pub fn debugprint(&self) -> String {
         let refs: Vec<&Var> = self.outputs.iter().chain(&self.update_outputs).collect();
-        crate::printing::debugprint_scheduled(
-            &refs,
-            self.program.topo.clone(),
-            self.program.inplace.clone(),
-        )
+        let p = &self.program;
+        let inplace = p
+            .topo
+            .iter()
+            .filter_map(|(&apply, &k)| p.steps[k].overwrite.map(|i| (apply, i)))
+            .collect();
+        crate::printing::debugprint_scheduled(&refs, p.topo.clone(), inplace)
     }
 }
 
