@@ -16,6 +16,10 @@ mod data;
 mod plots;
 mod train;
 
+/// Outputs of repeated calls reuse freed blocks (see `rheano::alloc`).
+#[global_allocator]
+static ALLOC: rheano::alloc::Recycling = rheano::alloc::Recycling::new();
+
 fn usage() -> ! {
     eprintln!("usage: rheano [train|autoencoder|sigmoids|compile-time|accuracy [N]] [--epochs N] [--batch N] [--lr X] [--out DIR]");
     std::process::exit(2);
@@ -34,6 +38,7 @@ fn rayon_threads() -> usize {
 }
 
 fn main() {
+    rheano::alloc::set_limit_from_env();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut positional = Vec::new();
     let mut settings = train::Settings {

@@ -575,6 +575,10 @@ impl PyFunction {
         self.f.debugprint()
     }
 
+    fn profile_summary(&self) -> String {
+        self.f.profile_summary()
+    }
+
     fn output_vars(&self) -> Vec<PyVar> {
         self.f
             .outputs()
@@ -585,7 +589,7 @@ impl PyFunction {
 }
 
 #[pyfunction]
-#[pyo3(signature = (inputs, outputs, updates, givens, on_unused_input, allow_input_downcast, mode, including=vec![], excluding=vec![], threads=None))]
+#[pyo3(signature = (inputs, outputs, updates, givens, on_unused_input, allow_input_downcast, mode, including=vec![], excluding=vec![], threads=None, profile=false))]
 #[allow(clippy::too_many_arguments)]
 fn compile(
     inputs: Vec<PyVar>,
@@ -598,6 +602,7 @@ fn compile(
     including: Vec<String>,
     excluding: Vec<String>,
     threads: Option<usize>,
+    profile: bool,
 ) -> PyResult<PyFunction> {
     let opts = FunctionOptions {
         updates: updates.into_iter().map(|(a, b)| (a.v, b.v)).collect(),
@@ -627,6 +632,7 @@ fn compile(
         including,
         excluding,
         explain: false,
+        profile,
     };
     let i = vars(&inputs);
     let o = vars(&outputs);
@@ -798,9 +804,15 @@ fn grad_is_defined(v: PyVar) -> bool {
     }
 }
 
+/// Outputs of repeated calls reuse freed blocks (see `rheano::alloc`); numpy arrays returned to
+/// Python own Rust buffers, so their frees come back here too.
+#[global_allocator]
+static ALLOC: rheano::alloc::Recycling = rheano::alloc::Recycling::new();
+
 #[pymodule]
 fn _rheano(m: &Bound<'_, PyModule>) -> PyResult<()> {
     install_warning_hook();
+    rheano::alloc::set_limit_from_env();
     let py = m.py();
     m.add_class::<PyVar>()?;
     m.add_class::<PyFunction>()?;

@@ -38,6 +38,8 @@ pub struct FunctionOptions {
     /// Threads for this function's kernels; `None`: rayon's global pool (`RAYON_NUM_THREADS`,
     /// or one per core).
     pub threads: Option<usize>,
+    /// Time every step of every call (Theano's `profile=True`); see [`Function::profile_summary`].
+    pub profile: bool,
 }
 
 /// A compiled function. Call it with one value per declared input.
@@ -53,6 +55,15 @@ pub struct Function {
     explain: String,
     /// The function's own thread pool (`FunctionOptions::threads`).
     pool: Option<std::sync::Arc<rayon::ThreadPool>>,
+    /// Per-step time and the number of calls, when `FunctionOptions::profile` is set.
+    profile: Option<std::sync::Mutex<Profile>>,
+}
+
+#[derive(Default)]
+struct Profile {
+    calls: u64,
+    total: std::time::Duration,
+    per_step: Vec<std::time::Duration>,
 }
 
 struct Step {
@@ -379,6 +390,7 @@ pub fn function_with(inputs: &[&Var], outputs: &[&Var], opts: FunctionOptions) -
         updates,
         allow_input_downcast: opts.allow_input_downcast,
         explain: log.report(),
+        profile: opts.profile.then(Default::default),
         pool: match opts.threads {
             None => None,
             Some(n) => Some(std::sync::Arc::new(
@@ -576,7 +588,10 @@ impl Function {
             slots[*s] = Some(Slot::Shared(v));
         }
         let placeholder = Value::F64(ndarray::ArrayD::zeros(ndarray::IxDyn(&[0])));
+        let call_start = std::time::Instant::now();
+        let mut step_times = Vec::new();
         for step in &p.steps {
+            let step_start = self.profile.as_ref().map(|_| std::time::Instant::now());
             // An in-place step takes its destination buffer out of the slot (when it owns one).
             let dest = step
                 .overwrite
@@ -613,6 +628,18 @@ impl Function {
             for &s in &step.free_after {
                 slots[s] = None;
             }
+            if let Some(t) = step_start {
+                step_times.push(t.elapsed());
+            }
+        }
+        if let Some(profile) = &self.profile {
+            let mut prof = profile.lock().expect("profile lock");
+            prof.calls += 1;
+            prof.total += call_start.elapsed();
+            prof.per_step.resize(p.steps.len(), Default::default());
+            for (acc, t) in prof.per_step.iter_mut().zip(step_times) {
+                *acc += t;
+            }
         }
         // Move each output out of its slot (cloning only when one slot is returned twice).
         let mut results: Vec<Value> = Vec::with_capacity(p.output_slots.len());
@@ -639,6 +666,55 @@ impl Function {
     /// after (recorded when `FunctionOptions::explain` is set).
     pub fn explain(&self) -> &str {
         &self.explain
+    }
+
+    /// Where the time of the calls so far went, step by step, slowest first (Theano's
+    /// `profile.summary()`). Empty unless compiled with `FunctionOptions::profile`.
+    ///
+    /// ```
+    /// use rheano::prelude::*;
+    /// let x = T::dvector("x");
+    /// let opts = FunctionOptions { profile: true, ..Default::default() };
+    /// let f = function_with(&[&x], &[&T::nnet::sigmoid(&x)], opts).unwrap();
+    /// f.call(&[ndarray::array![1.0, 2.0].into()]).unwrap();
+    /// assert!(f.profile_summary().contains("sigmoid"));
+    /// ```
+    pub fn profile_summary(&self) -> String {
+        let Some(profile) = &self.profile else {
+            return String::new();
+        };
+        let prof = profile.lock().expect("profile lock");
+        let calls = prof.calls.max(1) as f64;
+        let step_sum: f64 = prof.per_step.iter().map(|d| d.as_secs_f64()).sum();
+        let mut out = format!(
+            "Function profile: {} calls, {:.3e}s per call, {:.3e}s of it in steps\n\
+             <% time> <sum %> <time per call> <#step> <apply>\n",
+            prof.calls,
+            prof.total.as_secs_f64() / calls,
+            step_sum / calls,
+        );
+        let mut order: Vec<usize> = (0..prof.per_step.len()).collect();
+        order.sort_by(|&a, &b| prof.per_step[b].cmp(&prof.per_step[a]));
+        let mut cumulative = 0.0;
+        for k in order {
+            let t = prof.per_step[k].as_secs_f64();
+            let share = if step_sum > 0.0 {
+                100.0 * t / step_sum
+            } else {
+                0.0
+            };
+            cumulative += share;
+            let step = &self.program.steps[k];
+            let label = match step.overwrite {
+                Some(i) => format!("{}[(0, {i})]", step.op),
+                None => step.op.to_string(),
+            };
+            out += &format!(
+                "{share:6.1}% {cumulative:6.1}% {:10.3e}s {k:5} {label}\n",
+                t / calls
+            );
+        }
+        out
     }
 
     /// Theano's `debugprint` of the compiled graph, each node with its toposort index.

@@ -26,6 +26,7 @@
 #[macro_use]
 mod macros;
 
+pub mod alloc;
 pub mod compile;
 pub mod dtype;
 pub mod error;

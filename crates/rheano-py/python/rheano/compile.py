@@ -159,6 +159,8 @@ class Function:
         self._fast = not any(i.allow_downcast and not allow_downcast for i in inputs)
         self._names = {i.name: k for k, i in enumerate(inputs) if i.name}
         self.outputs = outputs
+        # Theano's `f.profile`: a ProfileStats when compiled with profile=True, else None.
+        self.profile = None
 
     def __call__(self, *args, **kwargs):
         n = len(self._inputs)
@@ -190,6 +192,18 @@ class Function:
         return self._f.debugprint()
 
 
+class ProfileStats:
+    """theano.compile.profiling.ProfileStats of a function compiled with profile=True: where the
+    time of its calls went, step by step."""
+
+    def __init__(self, rust_function):
+        self._f = rust_function
+
+    def summary(self, file=None):
+        import sys
+        print(self._f.profile_summary(), file=file or sys.stderr)
+
+
 def function(inputs, outputs=None, mode=None, updates=None, givens=None, no_default_updates=False,
              accept_inplace=False, name=None, rebuild_strict=True, allow_input_downcast=None,
              profile=None, on_unused_input=None, threads=None):
@@ -219,5 +233,8 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None, no_defa
     exc = list(mode.excluded) if isinstance(mode, Mode) else []
     rust = _rheano.compile([i.variable._v for i in ins], [o._v for o in outs], ups, givs,
                            on_unused_input or "raise", bool(allow_input_downcast), _mode_name(mode), inc, exc,
-                           threads)
-    return Function(ins, outs, single, rust, bool(allow_input_downcast))
+                           threads, bool(profile))
+    f = Function(ins, outs, single, rust, bool(allow_input_downcast))
+    if profile:
+        f.profile = ProfileStats(rust)
+    return f

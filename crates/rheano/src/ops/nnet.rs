@@ -538,12 +538,16 @@ fn softmax_rows<F: Real>(
         return;
     }
     if n >= 128 && src.len() > n {
-        // Long rows: one dispatch per row keeps each row's loops tight (measured faster).
-        for ((r, o), st) in src
+        // Long rows: one dispatch per row keeps each row's loops tight (measured faster). The
+        // next row is requested while this one is computed: the first pass over a row then
+        // finds it in cache instead of waiting on memory.
+        for (i, ((r, o), st)) in src
             .chunks(n)
             .zip(out.chunks_mut(n))
             .zip(stats.chunks_mut(1))
+            .enumerate()
         {
+            crate::runtime::elemwise::prefetch(src.get((i + 1) * n..(i + 2) * n).unwrap_or(&[]));
             softmax_rows(r, o, n, log, scratch, st);
         }
         return;
@@ -608,31 +612,46 @@ fn softmax_row_fast<F: Real, const FMA: bool>(
     if n == 0 {
         return None;
     }
+    // One pass, all in vector lanes: each lane's max with its first index, its min, and
+    // `bad`, which turns NaN when an entry is ±inf or NaN (v·0 is 0 only for finite v).
     let mut hi = [f64::NEG_INFINITY; L];
+    let mut hi_at = [0u64; L];
     let mut lo = [f64::INFINITY; L];
-    let mut finite = true;
+    let mut bad = [0.0f64; L];
     let chunks = row.chunks_exact(L);
     let tail = chunks.remainder();
-    for c in chunks {
+    for (ci, c) in chunks.enumerate() {
+        let base = (ci * L) as u64;
         for k in 0..L {
             let v = c[k].to_f64();
-            finite &= v.abs() < f64::INFINITY;
-            hi[k] = if v > hi[k] { v } else { hi[k] };
+            bad[k] += v * 0.0;
+            let up = v > hi[k];
+            hi_at[k] = if up { base + k as u64 } else { hi_at[k] };
+            hi[k] = if up { v } else { hi[k] };
             lo[k] = if v < lo[k] { v } else { lo[k] };
         }
     }
+    let base = (n - tail.len()) as u64;
     for (k, &v) in tail.iter().enumerate() {
         let v = v.to_f64();
-        finite &= v.abs() < f64::INFINITY;
-        hi[k] = if v > hi[k] { v } else { hi[k] };
+        bad[k] += v * 0.0;
+        if v > hi[k] {
+            hi[k] = v;
+            hi_at[k] = base + k as u64;
+        }
         lo[k] = if v < lo[k] { v } else { lo[k] };
     }
     let m = hi.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
     let min = lo.iter().fold(f64::INFINITY, |a, &b| a.min(b));
-    if !finite || min - m < -708.0 {
+    if bad.iter().any(|b| b.is_nan()) || min - m < -708.0 {
         return None;
     }
-    let arg = row.iter().position(|&v| v.to_f64() == m).unwrap_or(0);
+    // The first index of the max: the smallest first index among the lanes that reach it.
+    let arg = (0..L)
+        .filter(|&k| hi[k] == m)
+        .map(|k| hi_at[k])
+        .min()
+        .unwrap_or(0) as usize;
     let scratch = &mut scratch[..n];
     for (e, &v) in scratch.iter_mut().zip(row) {
         let a = v.to_f64();

@@ -378,17 +378,45 @@ dispatched!(
     softplus_block => softplus_body
 );
 
-/// A zeroed output buffer of `n` elements. Large buffers come zeroed from the system (calloc →
-/// fresh pages, no memset pass) and are advised to use transparent huge pages before they are
-/// first touched (as numpy does): a fresh 80 MB output then costs a few hundred page faults
-/// instead of twenty thousand, which on this kind of machine is most of an elementwise pass.
+/// Asks the CPU to bring `data` into its caches (to L2), one request per cache line, so that
+/// a later pass over it does not wait on memory.
+#[inline]
+pub fn prefetch<T>(data: &[T]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let start = data.as_ptr() as *const i8;
+        let bytes = std::mem::size_of_val(data);
+        for off in (0..bytes).step_by(64) {
+            // SAFETY: a prefetch of an address inside `data` has no effect beyond the caches.
+            unsafe {
+                std::arch::x86_64::_mm_prefetch(start.add(off), std::arch::x86_64::_MM_HINT_T1)
+            };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = data;
+}
+
+/// An output buffer of `n` elements that the caller overwrites entirely before anything reads
+/// it. Small buffers come zeroed. Large ones are left as the allocator gives them: a block the
+/// recycling allocator ([`crate::alloc::Recycling`]) kept from an earlier output of the same size
+/// (already mapped: no page faults, no zeroing), or fresh pages, advised to use transparent huge
+/// pages before they are first touched (as numpy does), so that a fresh 80 MB output costs a few
+/// hundred page faults instead of twenty thousand.
+// Writing the whole buffer once instead of zeroing it first is the point of this function.
+#[allow(clippy::uninit_vec)]
 pub fn alloc_output<F: Real>(n: usize) -> Vec<F> {
-    // `vec![0.0; n]` asks the allocator for zeroed memory (alloc_zeroed), which it gets from
-    // the kernel untouched; writing the kernel's results is then the only pass over it.
-    let v: Vec<F> = vec![F::zero(); n];
     let bytes = n * std::mem::size_of::<F>();
+    if bytes < crate::alloc::MIN_BLOCK {
+        return vec![F::zero(); n];
+    }
+    let mut v: Vec<F> = Vec::with_capacity(n);
+    // SAFETY: F is f32 or f64 (no invalid bit patterns, no drop), and every caller writes all n
+    // elements before any of them is read (the elementwise runners and the softmax row kernels
+    // write each output element exactly once).
+    unsafe { v.set_len(n) };
     #[cfg(target_os = "linux")]
-    if bytes >= 4 << 20 {
+    {
         const PAGE: usize = 4096;
         let start = v.as_ptr() as usize;
         let aligned = (start + PAGE - 1) & !(PAGE - 1);
