@@ -1,7 +1,7 @@
 //! `rheano bench`: the workloads of bench/WORKLOADS.md run on rheano, with the data that
 //! bench/peers.py wrote as .npy files, the same repetition rules, and the same JSON records.
 
-use ndarray::{Array1, Array2, ArrayD, Axis, IxDyn};
+use ndarray::{Array1, ArrayD, IxDyn};
 use rheano::prelude::*;
 use rheano::{function_with, FunctionOptions};
 use std::time::Instant;
@@ -386,11 +386,9 @@ fn w7(
     w2: &Value,
     perms: &Value,
 ) -> Result<(Vec<f64>, Vec<f64>)> {
-    let xtr = xtr
-        .cast(DType::Float64)
-        .into_array::<f64>()?
-        .into_dimensionality::<ndarray::Ix2>()
-        .expect("2-d");
+    // The training inputs in the run's dtype once, as the peers hold them; each step slices its
+    // minibatch from them.
+    let xtr = xtr.cast(dt);
     let ytr = ytr.clone().into_array::<i64>()?;
     let perms = perms
         .clone()
@@ -424,9 +422,9 @@ fn w7(
         for perm in perms.rows() {
             let idx: Vec<usize> = perm.iter().map(|&i| i as usize).collect();
             for chunk in idx.chunks(64) {
-                let xb: Array2<f64> = xtr.select(Axis(0), chunk);
+                let xb = xtr.take_rows(chunk)?;
                 let yb: Array1<i64> = chunk.iter().map(|&i| ytr[[i]]).collect();
-                step.call(&[Value::from(xb).cast(dt), yb.into()])?;
+                step.call(&[xb, yb.into()])?;
             }
         }
         times.push(t.elapsed().as_secs_f64());

@@ -653,12 +653,12 @@ impl Function {
             results.push(v);
         }
         let n_out = results.len() - self.updates.len();
-        for (cell, k, ty) in &self.updates {
-            let v = results[*k].clone();
+        // The new values are moved into the shared cells (update k is result n_out + k).
+        for ((cell, k, ty), v) in self.updates.iter().zip(results.split_off(n_out)) {
             debug_assert_eq!(v.dtype(), ty.dtype);
+            debug_assert!(*k >= n_out);
             *cell.write().expect("shared lock") = std::sync::Arc::new(v);
         }
-        results.truncate(n_out);
         Ok(results)
     }
 

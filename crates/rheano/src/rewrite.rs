@@ -138,6 +138,11 @@ pub fn phases(cfg: &RewriteConfig) -> Vec<Phase> {
     }
     if fast_run {
         out.push(Phase {
+            name: "local_crossentropy_outputs_unused",
+            rewrites: vec![],
+            global: Some(crossentropy_outputs_unused),
+        });
+        out.push(Phase {
             name: "local_gemm",
             rewrites: vec![],
             global: Some(gemm_pass),
@@ -293,6 +298,10 @@ fn is(v: &Var, op: ScalarOp) -> Option<&[Var]> {
 fn canonicalize_rewrites() -> Vec<Rewrite> {
     vec![
         Rewrite {
+            name: "local_useless_crossentropy_softmax_1hot_with_bias_dx_alloc",
+            apply: local_useless_dx_alloc,
+        },
+        Rewrite {
             name: "constant_folding",
             apply: constant_folding,
         },
@@ -343,6 +352,15 @@ fn local_shape_of_elemwise(v: &Var) -> Option<Var> {
         return None;
     }
     let x = &v.owner_inputs()[0];
+    // A crossentropy's per-row outputs have the labels' shape (the op checks that they match
+    // the rows): the gradient of a mean then needs no forward pass for its 1/n.
+    if let Some(Op::Nnet(NnetOp::CrossentropyCategorical1Hot))
+    | Some(Op::Nnet(NnetOp::CrossentropySoftmaxArgmax1HotWithBias)) = x.op()
+    {
+        let (_, index) = x.owner()?;
+        let labels = x.owner_inputs().last()?.clone();
+        return (index != 1 && labels.ndim() == 1 && x.ndim() == 1).then(|| T::shape(&labels));
+    }
     if !matches!(x.op(), Some(Op::Elemwise(_)) | Some(Op::Composite(_))) {
         return None;
     }
@@ -448,6 +466,10 @@ fn local_useless_fill(v: &Var) -> Option<Var> {
 /// x ** −1 → inv, x ** −0.5 → inv(sqrt), x · x → sqr, 1 / x → inv, −(−a / b) → a / b.
 fn specialize_rewrites() -> Vec<Rewrite> {
     vec![
+        Rewrite {
+            name: "local_softmax_with_bias",
+            apply: local_softmax_with_bias,
+        },
         Rewrite {
             name: "local_pow_specialize",
             apply: local_pow_specialize,
@@ -741,7 +763,115 @@ fn local_logsoftmax(v: &Var) -> Option<Var> {
     }
 }
 
-/// crossentropy_categorical_1hot(softmax(x), y) → the fused op's nll (bias zero).
+/// CrossentropySoftmax1HotWithBiasDx(fill(nll, dz), sm, y) → Dx(dz, sm, y): the op broadcasts
+/// a one-element dz itself (and checks a full one against the rows), so the gradient no longer
+/// keeps the forward crossentropy alive only for its shape.
+fn local_useless_dx_alloc(v: &Var) -> Option<Var> {
+    if v.op()? != &Op::Nnet(NnetOp::CrossentropySoftmax1HotWithBiasDx) {
+        return None;
+    }
+    let ins = v.owner_inputs();
+    let (ScalarOp::Second, [_, dz]) = elemwise_parts(&ins[0])? else {
+        return None;
+    };
+    if dz.ndim() != 1 || dz.dtype() != ins[0].dtype() {
+        return None;
+    }
+    Some(T::nnet::crossentropy_softmax_1hot_with_bias_dx(
+        dz, &ins[1], &ins[2],
+    ))
+}
+
+/// A fused softmax + crossentropy node of which only the softmax is read (a training step
+/// that returns no cost) → SoftmaxWithBias, which skips the per-row logs and label checks (the
+/// gradient op still checks the labels), as Theano's graph has it.
+fn crossentropy_outputs_unused(fg: &mut FunctionGraph) {
+    for v in fg.toposort() {
+        let v = fg.current(&v);
+        let Some((node, 1)) = v.owner() else {
+            continue;
+        };
+        if node.op != Op::Nnet(NnetOp::CrossentropySoftmaxArgmax1HotWithBias) {
+            continue;
+        }
+        let node = node.clone();
+        let read = |fg: &mut FunctionGraph, k: usize| {
+            let out = crate::graph::output_of(&node, k);
+            fg.contains(&out)
+        };
+        if read(fg, 0) || read(fg, 2) {
+            continue;
+        }
+        let ins = v.owner_inputs();
+        let new = T::nnet::softmax_with_bias(&ins[0], &ins[1]);
+        let _ = fg.replace(&v, new, "local_crossentropy_outputs_unused");
+    }
+    // graph_merge_softmax_with_crossentropy_softmax: a SoftmaxWithBias(x, b) next to a fused
+    // node on the same (x, b) reads that node's softmax output instead of computing it again
+    // (a step that returns the cost and its gradient).
+    let mut fused: HashMap<(u64, u64), Var> = HashMap::new();
+    for v in fg.toposort() {
+        let v = fg.current(&v);
+        if let Some((node, _)) = v.owner() {
+            if node.op == Op::Nnet(NnetOp::CrossentropySoftmaxArgmax1HotWithBias) {
+                let ins = v.owner_inputs();
+                fused
+                    .entry((ins[0].id(), ins[1].id()))
+                    .or_insert_with(|| crate::graph::output_of(node, 1));
+            }
+        }
+    }
+    if fused.is_empty() {
+        return;
+    }
+    for v in fg.toposort() {
+        let v = fg.current(&v);
+        if v.op() != Some(&Op::Nnet(NnetOp::SoftmaxWithBias)) {
+            continue;
+        }
+        let ins = v.owner_inputs();
+        if let Some(sm) = fused.get(&(ins[0].id(), ins[1].id())) {
+            let sm = fg.current(sm);
+            let _ = fg.replace(&v, sm, "graph_merge_softmax_with_crossentropy_softmax");
+        }
+    }
+}
+
+/// `A + b` with A a float matrix of the sum's type and b a vector broadcast along the rows (as
+/// `DimShuffle{x,0}(b)`): (A, b).
+fn split_row_bias(x: &Var) -> Option<(Var, Var)> {
+    let (ScalarOp::Add, [p, q]) = elemwise_parts(x)? else {
+        return None;
+    };
+    let row_vector = |t: &Var| match t.op()? {
+        Op::DimShuffle(d) if d.new_order == [None, Some(0)] => {
+            let b = &t.owner_inputs()[0];
+            (b.ndim() == 1 && b.dtype() == x.dtype()).then(|| b.clone())
+        }
+        _ => None,
+    };
+    let matrix = |t: &Var| x.ndim() == 2 && t.ty() == x.ty();
+    match (row_vector(q), row_vector(p)) {
+        (Some(b), _) if matrix(p) => Some((p.clone(), b)),
+        (_, Some(b)) if matrix(q) => Some((q.clone(), b)),
+        _ => None,
+    }
+}
+
+/// Softmax(A + row-broadcast b) → SoftmaxWithBias(A, b) (specialize, after the log-softmax and
+/// crossentropy forms of stabilize have seen the plain softmax).
+fn local_softmax_with_bias(v: &Var) -> Option<Var> {
+    match v.op()? {
+        Op::Nnet(NnetOp::Softmax { axis: None }) | Op::Nnet(NnetOp::Softmax { axis: Some(1) }) => {
+            let (a, b) = split_row_bias(&v.owner_inputs()[0])?;
+            Some(T::nnet::softmax_with_bias(a, b))
+        }
+        _ => None,
+    }
+}
+
+/// crossentropy_categorical_1hot(softmax(x), y) → the fused op's nll (with the bias when x is
+/// `A + row-broadcast b`, else a zero bias).
 fn crossentropy_with_softmax(v: &Var) -> Option<Var> {
     if v.op()? != &Op::Nnet(NnetOp::CrossentropyCategorical1Hot) {
         return None;
@@ -750,7 +880,10 @@ fn crossentropy_with_softmax(v: &Var) -> Option<Var> {
     match sm.op()? {
         Op::Nnet(NnetOp::Softmax { axis: None }) | Op::Nnet(NnetOp::Softmax { axis: Some(1) }) => {
             let x = &sm.owner_inputs()[0];
-            Some(T::nnet::crossentropy_softmax_1hot(x, y).0)
+            Some(match split_row_bias(x) {
+                Some((a, b)) => T::nnet::crossentropy_softmax_1hot_with_bias(a, b, y).0,
+                None => T::nnet::crossentropy_softmax_1hot(x, y).0,
+            })
         }
         Op::Nnet(NnetOp::SoftmaxWithBias) => {
             let (x, b) = (&sm.owner_inputs()[0], &sm.owner_inputs()[1]);
@@ -1360,6 +1493,12 @@ fn gemm_candidate(fg: &mut FunctionGraph, v: &Var) -> Option<Var> {
         .filter(|&(j, _)| j != k)
         .map(|(_, t)| t.clone())
         .collect();
+    // As Theano: only terms of the product's own type join it. A broadcast bias (`dot(x, W) +
+    // b`) stays outside, where fusion folds it into the elementwise consumer (the activation)
+    // instead of the GEMM first copying it into every row.
+    if rest.iter().any(|t| t.broadcastable() != v.broadcastable()) {
+        return None;
+    }
     let z = match rest.len() {
         1 => rest[0].clone(),
         _ => crate::graph::apply1(Op::Elemwise(Elemwise::user(ScalarOp::Add)), rest),

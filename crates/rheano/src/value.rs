@@ -284,6 +284,42 @@ impl Value {
         })
     }
 
+    /// The rows `rows` of the first axis, in that order (numpy's `x[rows]`): a minibatch.
+    ///
+    /// ```
+    /// use rheano::Value;
+    /// let x = Value::from(ndarray::array![[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]);
+    /// assert_eq!(x.take_rows(&[2, 0]).unwrap().to_f64_vec(), vec![5.0, 6.0, 1.0, 2.0]);
+    /// assert!(x.take_rows(&[3]).is_err());
+    /// ```
+    pub fn take_rows(&self, rows: &[usize]) -> Result<Value> {
+        let n = *self
+            .shape()
+            .first()
+            .ok_or_else(|| Error::index("take_rows", "cannot take rows of a 0-d value"))?;
+        if let Some(&bad) = rows.iter().find(|&&r| r >= n) {
+            return Err(Error::index(
+                "take_rows",
+                format!("index {bad} is out of bounds for axis 0 with size {n}"),
+            ));
+        }
+        fn take<T: Element>(a: &ArrayD<T>, rows: &[usize]) -> Value {
+            let Some(src) = a.as_slice() else {
+                return T::wrap(a.select(ndarray::Axis(0), rows));
+            };
+            // Contiguous rows: one copy per row.
+            let row_len = a.shape()[1..].iter().product::<usize>();
+            let mut out = Vec::with_capacity(rows.len() * row_len);
+            for &r in rows {
+                out.extend_from_slice(&src[r * row_len..(r + 1) * row_len]);
+            }
+            let mut shape = a.shape().to_vec();
+            shape[0] = rows.len();
+            T::wrap(ArrayD::from_shape_vec(IxDyn(&shape), out).expect("shape"))
+        }
+        Ok(with_value!(self, a => take(a, rows)))
+    }
+
     /// A converted copy (numpy's `astype`); no copy when the dtype already matches.
     pub fn cast(&self, dtype: DType) -> Value {
         if dtype == self.dtype() {

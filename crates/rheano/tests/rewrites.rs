@@ -302,7 +302,7 @@ fn dot_plus_bias_becomes_gemv_and_the_sigmoid_runs_in_place() {
 /// A layer's bias row and an SGD step each join their matrix product; a product read twice
 /// stays a Dot22 (computing it twice would be slower).
 #[test]
-fn gemm_takes_bias_rows_and_scaled_updates() {
+fn gemm_takes_scaled_updates_and_leaves_bias_rows_to_fusion() {
     let x = T::dmatrix("x");
     let w = T::dmatrix("W");
     let b = T::dvector("b");
@@ -311,9 +311,13 @@ fn gemm_takes_bias_rows_and_scaled_updates() {
     let step = &w - &(&lr * &T::dot(x.t(), &x));
     let f = function(&[&x, &w, &b, &lr], &[&layer, &step]).unwrap();
     let dp = f.debugprint();
-    assert!(dp.contains("Gemm{no_inplace} [id"), "{dp}");
+    // As Theano 1.0.5: a bias row stays out of the GEMM and is fused into the activation
+    // (`Elemwise{Composite{tanh((i0 + i1))}}(Dot22(x, W), InplaceDimShuffle{x,0}(b))`); a term
+    // of the product's own type joins it.
+    assert!(dp.contains("Composite{tanh((i0 + i1))}"), "{dp}");
+    assert!(dp.contains(" |Dot22 [id"), "{dp}");
+    assert!(!dp.contains("Gemm{no_inplace} [id"), "{dp}");
     assert!(dp.contains("Gemm{no_inplace,TN} [id"), "{dp}");
-    assert!(!dp.contains("Dot22"), "{dp}");
     let xv = array![[1.0, 2.0], [0.5, -1.0], [2.0, 0.0]];
     let wv = array![[0.1, 0.2], [0.3, 0.4]];
     let r = f
@@ -489,4 +493,63 @@ fn a_trailing_sum_fuses_with_its_elementwise_chain() {
         .sum::<f64>()
         / 100_000.0;
     assert!((got - want).abs() <= 1e-12 * want.abs(), "{got} vs {want}");
+}
+
+/// The MLP training step of W7 compiles as Theano 1.0.5's does: the hidden bias fused into the
+/// sigmoid, `SoftmaxWithBias` + `CrossentropySoftmax1HotWithBiasDx(1/n, ...)` when the cost is
+/// not returned (no fused crossentropy node, no `fill` of the per-row costs), and one fused node
+/// whose softmax the gradient reuses when it is. Both agree with the unrewritten graph.
+#[test]
+fn mlp_step_graph_as_theano() {
+    let x = T::dmatrix("x");
+    let y = T::lvector("y");
+    let w1 = T::dmatrix("W1");
+    let b1 = T::dvector("b1");
+    let w2 = T::dmatrix("W2");
+    let b2 = T::dvector("b2");
+    let h = T::nnet::sigmoid(T::dot(&x, &w1) + &b1);
+    let logits = T::dot(&h, &w2) + &b2;
+    let cost = T::nnet::categorical_crossentropy(T::nnet::softmax(&logits), &y).mean();
+    let grads = rheano::grad(&cost, &[&w1, &b1, &w2, &b2]).unwrap();
+    let inputs = [&x, &y, &w1, &b1, &w2, &b2];
+    let grad_refs: Vec<&Var> = grads.iter().collect();
+    let with_cost: Vec<&Var> = std::iter::once(&cost).chain(grad_refs.clone()).collect();
+    let args: Vec<Value> = vec![
+        array![[0.5, -1.0, 2.0], [0.0, 1.5, -0.5]].into_dyn().into(),
+        Array1::from(vec![1i64, 0]).into(),
+        array![[0.1, -0.2], [0.3, 0.4], [-0.5, 0.6]]
+            .into_dyn()
+            .into(),
+        array![0.05, -0.05].into(),
+        array![[0.2, -0.1, 0.3], [-0.4, 0.5, 0.1]].into_dyn().into(),
+        array![0.0, 0.1, -0.1].into(),
+    ];
+    for (outs, returns_cost) in [(&grad_refs, false), (&with_cost, true)] {
+        let fast = function(&inputs, outs).unwrap();
+        let plain = function_with(
+            &inputs,
+            outs,
+            FunctionOptions {
+                mode: Mode::None,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let dp = fast.debugprint();
+        assert!(dp.contains("Composite{scalar_sigmoid((i0 + i1))}"), "{dp}");
+        assert!(dp.contains("CrossentropySoftmax1HotWithBiasDx"), "{dp}");
+        assert!(!dp.contains("Elemwise{second"), "{dp}");
+        assert_eq!(dp.contains("SoftmaxWithBias ["), !returns_cost, "{dp}");
+        assert_eq!(
+            dp.contains("CrossentropySoftmaxArgmax1HotWithBias"),
+            returns_cost,
+            "{dp}"
+        );
+        let (a, b) = (fast.call(&args).unwrap(), plain.call(&args).unwrap());
+        for (ga, gb) in a.iter().zip(&b) {
+            for (p, q) in ga.to_f64_vec().iter().zip(gb.to_f64_vec()) {
+                assert!((p - q).abs() <= 1e-14 * (1.0 + q.abs()), "{p} vs {q}");
+            }
+        }
+    }
 }

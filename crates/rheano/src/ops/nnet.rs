@@ -418,8 +418,10 @@ macro_rules! float_op {
 }
 use float_op;
 
+/// b has one entry per column of x, or a single entry for all of them (the rewrites fold
+/// `x + b` into the fused ops, and the elementwise add broadcasts a one-entry b).
 fn check_cols(op: &str, x: &Value, b: &Value, msg: &str) -> Result<()> {
-    if x.shape()[1] != b.shape()[0] {
+    if x.shape()[1] != b.shape()[0] && b.shape()[0] != 1 {
         return Err(Error::value(
             op,
             format!(
@@ -456,9 +458,22 @@ fn check_labels(op: &str, y: &Value, rows: usize, classes: usize) -> Result<Vec<
 }
 
 fn add_bias<F: Real>(x: &Value, b: &Value) -> ArrayD<F> {
-    let mut s = x.to_array::<F>().into_owned();
+    let xa = x.to_array::<F>();
     let b = b.to_array::<F>();
-    let b1: Vec<F> = b.iter().copied().collect();
+    let mut b1: Vec<F> = b.iter().copied().collect();
+    let cols = xa.shape().get(1).copied().unwrap_or(0);
+    if b1.len() == 1 && cols != 1 {
+        b1 = vec![b1[0]; cols];
+    }
+    // Contiguous rows: one pass, row by row.
+    if let (Some(xs), false) = (xa.as_slice(), b1.is_empty()) {
+        let mut out = Vec::with_capacity(xs.len());
+        for row in xs.chunks(b1.len()) {
+            out.extend(row.iter().zip(&b1).map(|(&v, &bb)| v + bb));
+        }
+        return ArrayD::from_shape_vec(xa.raw_dim(), out).expect("shape");
+    }
+    let mut s = xa.into_owned();
     for mut row in s.lanes_mut(Axis(1)) {
         for (v, &bb) in row.iter_mut().zip(&b1) {
             *v = *v + bb;
@@ -530,6 +545,10 @@ fn softmax_rows<F: Real>(
         scratch: &mut [f64],
         stats: &mut [Stats],
     ) {
+        if n < SHORT_ROW {
+            softmax_short_rows::<F, FMA>(src, out, n, log, stats);
+            return;
+        }
         for ((r, o), st) in src.chunks(n).zip(out.chunks_mut(n)).zip(stats.iter_mut()) {
             *st = softmax_row_fast::<F, FMA>(r, o, log, scratch);
         }
@@ -589,6 +608,93 @@ fn softmax_rows<F: Real>(
     for ((r, o), st) in src.chunks(n).zip(out.chunks_mut(n)).zip(stats.iter()) {
         if st.is_none() {
             softmax_row(r, o, log);
+        }
+    }
+}
+
+/// Rows shorter than this go through [`softmax_short_rows`].
+const SHORT_ROW: usize = 32;
+
+/// Softmax (or log-softmax) of many short rows (the 10 classes of a classifier) at once: per
+/// row only the max, then e^(x − max) (TwoSum-corrected, as in [`softmax_row_fast`]) in one
+/// flat vector pass over a block of rows, then per-row sums and scaling. Rows that are not finite
+/// or not within exp's range of their max get `None` in `stats` (the caller redoes them).
+#[inline(always)]
+fn softmax_short_rows<F: Real, const FMA: bool>(
+    src: &[F],
+    out: &mut [F],
+    n: usize,
+    log: bool,
+    stats: &mut [Stats],
+) {
+    // Blocks of rows small enough that the f64 intermediates stay in L1/L2.
+    let rows_per_block = (4096 / n).min(src.len() / n).max(1);
+    let len = rows_per_block * n;
+    let mut row_max = vec![0.0f64; len];
+    let mut e = vec![0.0f64; len];
+    let mut ok = vec![false; rows_per_block];
+    let mut arg = vec![0usize; rows_per_block];
+    let single = F::DTYPE == crate::DType::Float32;
+    for ((sb, ob), stb) in src
+        .chunks(len)
+        .zip(out.chunks_mut(len))
+        .zip(stats.chunks_mut(rows_per_block))
+    {
+        let rows = sb.len() / n;
+        for r in 0..rows {
+            let row = &sb[r * n..(r + 1) * n];
+            let (mut m, mut a, mut lo, mut bad) = (f64::NEG_INFINITY, 0, f64::INFINITY, 0.0f64);
+            for (j, &v) in row.iter().enumerate() {
+                let v = v.to_f64();
+                bad += v * 0.0;
+                if v > m {
+                    m = v;
+                    a = j;
+                }
+                lo = lo.min(v);
+            }
+            ok[r] = !bad.is_nan() && lo - m >= -708.0;
+            arg[r] = a;
+            // A row that is redone later gets a harmless max (its results here are unused).
+            row_max[r * n..(r + 1) * n].fill(if ok[r] { m } else { 0.0 });
+        }
+        let total = rows * n;
+        for ((ev, &v), &m) in e[..total]
+            .iter_mut()
+            .zip(&sb[..total])
+            .zip(&row_max[..total])
+        {
+            let a = v.to_f64();
+            let d = a - m;
+            let a1 = d + m;
+            let b1 = d - a1;
+            let err = (a - a1) - (m + b1);
+            let x = crate::math::exp_core_prec::<FMA>(d, single);
+            *ev = crate::math::madd::<FMA>(x, err, x);
+        }
+        for r in 0..rows {
+            if !ok[r] {
+                stb[r] = None;
+                continue;
+            }
+            let m = row_max[r * n];
+            let er = &e[r * n..(r + 1) * n];
+            // Σ of the other terms (the max term is exactly 1, and adding it first would round
+            // tiny others away: log-softmax of the max is −log1p(rest)).
+            let rest = er[..arg[r]].iter().sum::<f64>() + er[arg[r] + 1..].iter().sum::<f64>();
+            let o = &mut ob[r * n..(r + 1) * n];
+            if log {
+                let ls = rest.ln_1p();
+                for (o, &v) in o.iter_mut().zip(&sb[r * n..(r + 1) * n]) {
+                    *o = F::c((v.to_f64() - m) - ls);
+                }
+            } else {
+                let inv = 1.0 / (1.0 + rest);
+                for (j, (o, &ev)) in o.iter_mut().zip(er).enumerate() {
+                    *o = F::c(if j == arg[r] { inv } else { ev * inv });
+                }
+            }
+            stb[r] = Some((m, arg[r], rest));
         }
     }
 }

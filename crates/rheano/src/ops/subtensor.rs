@@ -147,12 +147,13 @@ impl fmt::Display for Subtensor {
     }
 }
 
-fn normalize_index(op: &str, i: i64, len: usize, axis: usize) -> Result<usize> {
+/// `op` names the op in the error (formatted only then: this runs on every call).
+fn normalize_index(op: &dyn fmt::Display, i: i64, len: usize, axis: usize) -> Result<usize> {
     let n = len as i64;
     let j = if i < 0 { i + n } else { i };
     if j < 0 || j >= n {
         return Err(Error::index(
-            op,
+            op.to_string(),
             format!("index {i} is out of bounds for axis {axis} with size {len}"),
         ));
     }
@@ -161,7 +162,7 @@ fn normalize_index(op: &str, i: i64, len: usize, axis: usize) -> Result<usize> {
 
 /// Python's slice semantics (clamping, negative bounds and steps).
 fn slice_indices(
-    op: &str,
+    op: &dyn fmt::Display,
     start: Option<i64>,
     stop: Option<i64>,
     step: Option<i64>,
@@ -170,7 +171,7 @@ fn slice_indices(
     let n = len as i64;
     let step = step.unwrap_or(1);
     if step == 0 {
-        return Err(Error::value(op, "slice step cannot be zero"));
+        return Err(Error::value(op.to_string(), "slice step cannot be zero"));
     }
     let (lower, upper) = if step > 0 { (0, n) } else { (-1, n - 1) };
     let adjust = |b: Option<i64>, default: i64| match b {
@@ -210,7 +211,7 @@ pub fn perform_adv1(x: &Value, idx: &Value) -> Result<Value> {
     let idx: Vec<usize> = idx
         .to_i64_vec()
         .into_iter()
-        .map(|i| normalize_index("AdvancedSubtensor1", i, len, 0))
+        .map(|i| normalize_index(&"AdvancedSubtensor1", i, len, 0))
         .collect::<Result<_>>()?;
     with_value!(x, a => Ok(Element::wrap(a.select(Axis(0), &idx))))
 }
@@ -288,7 +289,7 @@ fn advanced_offsets(
     for j in 0..n {
         let mut off = 0usize;
         for (d, it) in arrays.iter().enumerate() {
-            off = off * x_shape[d] + normalize_index(op, it[j], x_shape[d], d)?;
+            off = off * x_shape[d] + normalize_index(&op, it[j], x_shape[d], d)?;
         }
         offsets.push(off);
     }
@@ -327,11 +328,11 @@ impl Subtensor {
             match e {
                 IdxEntry::Index(_) => {
                     let i = take(&Some(DType::Int64)).expect("index");
-                    plan.push((vec![normalize_index(&self.to_string(), i, len, d)?], true));
+                    plan.push((vec![normalize_index(self, i, len, d)?], true));
                 }
                 IdxEntry::Slice { start, stop, step } => {
                     let (a, b, s) = (take(start), take(stop), take(step));
-                    plan.push((slice_indices(&self.to_string(), a, b, s, len)?, false));
+                    plan.push((slice_indices(self, a, b, s, len)?, false));
                 }
             }
         }

@@ -44,14 +44,15 @@ impl<F: Real> Operand<'_, F> {
                 &buf[..len]
             }
             Operand::Periodic(p) => {
+                // Whole runs of the pattern at a time (a bias row repeated over a batch).
                 let n = p.len();
                 let mut i = start % n;
-                for b in buf[..len].iter_mut() {
-                    *b = p[i];
-                    i += 1;
-                    if i == n {
-                        i = 0;
-                    }
+                let mut at = 0;
+                while at < len {
+                    let run = (n - i).min(len - at);
+                    buf[at..at + run].copy_from_slice(&p[i..i + run]);
+                    at += run;
+                    i = 0;
                 }
                 &buf[..len]
             }
@@ -498,26 +499,29 @@ pub fn run_blocks_into<F: Real>(
     out
 }
 
-/// A fused program's block registers: one per input (scalar inputs filled once, since no kernel
-/// writes an input register), then one per instruction.
+/// A fused program's block registers: one per input that is not read in place (scalar inputs
+/// filled once, since no kernel writes an input register), then one per instruction.
 struct Registers<F> {
-    regs: Vec<Vec<F>>,
-    n_in: usize,
+    inputs: Vec<Vec<F>>,
+    temps: Vec<Vec<F>>,
 }
+
+/// Most instructions take at most this many arguments; their argument lists live on the stack.
+const MAX_STACK_ARGS: usize = 8;
 
 impl<F: Real> Registers<F> {
     fn new(operands: &[Operand<F>], n_instr: usize, width: usize) -> Self {
-        let mut regs: Vec<Vec<F>> = (0..operands.len() + n_instr)
-            .map(|_| vec![F::zero(); width])
+        let inputs = operands
+            .iter()
+            .map(|o| match o {
+                Operand::Scalar(v) => vec![*v; width],
+                Operand::Full(_) => Vec::new(),
+                Operand::Periodic(_) | Operand::Dest => vec![F::zero(); width],
+            })
             .collect();
-        for (o, reg) in operands.iter().zip(regs.iter_mut()) {
-            if let Operand::Scalar(v) = o {
-                reg.fill(*v);
-            }
-        }
         Registers {
-            regs,
-            n_in: operands.len(),
+            inputs,
+            temps: (0..n_instr).map(|_| vec![F::zero(); width]).collect(),
         }
     }
 
@@ -531,17 +535,42 @@ impl<F: Real> Registers<F> {
         (start, len): (usize, usize),
         dest: &[F],
     ) -> &[F] {
-        for (o, reg) in operands.iter().zip(self.regs.iter_mut()) {
-            if !matches!(o, Operand::Scalar(_)) {
+        for (o, reg) in operands.iter().zip(self.inputs.iter_mut()) {
+            if matches!(o, Operand::Periodic(_) | Operand::Dest) {
                 o.fill_block(start, len, reg, dest);
             }
         }
+        // Full inputs are read where they are; the others from their registers.
+        let inputs = &self.inputs;
+        let input = |k: usize| -> &[F] {
+            match &operands[k] {
+                Operand::Full(s) => &s[start..start + len],
+                _ => &inputs[k][..len],
+            }
+        };
+        let n_in = operands.len();
         for (j, (ins, kernel)) in program.iter().zip(kernels).enumerate() {
-            let (lo, hi) = self.regs.split_at_mut(self.n_in + j);
-            let args: Vec<&[F]> = ins.args.iter().map(|&a| &lo[a][..len]).collect();
-            kernel(&mut hi[0][..len], &args);
+            let (done, rest) = self.temps.split_at_mut(j);
+            let arg = |a: usize| -> &[F] {
+                if a < n_in {
+                    input(a)
+                } else {
+                    &done[a - n_in][..len]
+                }
+            };
+            let out = &mut rest[0][..len];
+            if ins.args.len() <= MAX_STACK_ARGS {
+                let mut args: [&[F]; MAX_STACK_ARGS] = [&[]; MAX_STACK_ARGS];
+                for (slot, &a) in args.iter_mut().zip(&ins.args) {
+                    *slot = arg(a);
+                }
+                kernel(out, &args[..ins.args.len()]);
+            } else {
+                let args: Vec<&[F]> = ins.args.iter().map(|&a| arg(a)).collect();
+                kernel(out, &args);
+            }
         }
-        &self.regs[self.n_in + program.len() - 1][..len]
+        &self.temps[program.len() - 1][..len]
     }
 }
 
