@@ -525,18 +525,33 @@ impl<F: Real> Registers<F> {
         }
     }
 
-    /// Runs the program on output elements `start..start + len` (`dest`: the output's current
-    /// values there, read by `Operand::Dest`) and returns the last instruction's register.
+    /// Runs the program on output elements `start..start + len` and returns the last
+    /// instruction's register.
     fn eval(
         &mut self,
         operands: &[Operand<F>],
         program: &[crate::ops::composite::Instr],
         kernels: &[BlockFn<F>],
-        (start, len): (usize, usize),
-        dest: &[F],
+        at: (usize, usize),
     ) -> &[F] {
+        self.eval_into(operands, program, kernels, at, None);
+        &self.temps[program.len() - 1][..at.1]
+    }
+
+    /// Runs the program on output elements `start..start + len`; the last instruction writes
+    /// into `out` when given (the output block, whose values `Operand::Dest` reads first), else
+    /// into its register.
+    fn eval_into(
+        &mut self,
+        operands: &[Operand<F>],
+        program: &[crate::ops::composite::Instr],
+        kernels: &[BlockFn<F>],
+        (start, len): (usize, usize),
+        mut out_block: Option<&mut [F]>,
+    ) {
         for (o, reg) in operands.iter().zip(self.inputs.iter_mut()) {
             if matches!(o, Operand::Periodic(_) | Operand::Dest) {
+                let dest: &[F] = out_block.as_deref().unwrap_or(&[]);
                 o.fill_block(start, len, reg, dest);
             }
         }
@@ -558,7 +573,10 @@ impl<F: Real> Registers<F> {
                     &done[a - n_in][..len]
                 }
             };
-            let out = &mut rest[0][..len];
+            let out = match out_block.as_deref_mut() {
+                Some(o) if j + 1 == program.len() => o,
+                _ => &mut rest[0][..len],
+            };
             if ins.args.len() <= MAX_STACK_ARGS {
                 let mut args: [&[F]; MAX_STACK_ARGS] = [&[]; MAX_STACK_ARGS];
                 for (slot, &a) in args.iter_mut().zip(&ins.args) {
@@ -570,7 +588,6 @@ impl<F: Real> Registers<F> {
                 kernel(out, &args);
             }
         }
-        &self.temps[program.len() - 1][..len]
     }
 }
 
@@ -597,8 +614,7 @@ pub fn run_program_into<F: Real>(
         let mut regs = Registers::new(operands, program.len(), BLOCK.min(out_chunk.len()));
         for (bi, ob) in out_chunk.chunks_mut(BLOCK).enumerate() {
             let at = (ci * chunk_len + bi * BLOCK, ob.len());
-            let result = regs.eval(operands, program, kernels, at, ob);
-            ob.copy_from_slice(result);
+            regs.eval_into(operands, program, kernels, at, Some(ob));
         }
     };
     match parallel_chunk_len(n) {
@@ -626,7 +642,7 @@ pub fn run_program_sum<F: Real>(
             .step_by(BLOCK)
             .map(|at| {
                 let blen = BLOCK.min(start + len - at);
-                crate::ops::reduce::lane_sum(regs.eval(operands, program, kernels, (at, blen), &[]))
+                crate::ops::reduce::lane_sum(regs.eval(operands, program, kernels, (at, blen)))
             })
             .sum()
     };
