@@ -274,66 +274,80 @@ pub fn block_fn<F: Real>(op: ScalarOp) -> Option<BlockFn<F>> {
     })
 }
 
-/// A unary block kernel with a vectorised float64 core `fast` for blocks whose values all lie in
-/// the core's range (|x| ≤ 708), and the accurate scalar `slow` otherwise.
-#[inline(always)]
-fn unary_fast_path<F: Real>(
-    out: &mut [F],
-    a: &[&[F]],
-    fast: impl Fn(f64) -> f64,
-    slow: impl Fn(F) -> F,
-) {
-    let mut buf = [0.0f64; BLOCK];
-    let n = out.len();
-    if n <= BLOCK {
-        for (b, &x) in buf.iter_mut().zip(a[0]) {
-            *b = x.to_f64();
-        }
-        if crate::math::exp_core_ok(&buf[..n]) {
-            for (o, &x) in out.iter_mut().zip(&buf[..n]) {
-                *o = F::c(fast(x));
+/// A unary block kernel with a vectorised float64 core (`|x| fast`) for blocks whose values all
+/// lie in the core's range (|x| ≤ 708), and the accurate scalar `slow` otherwise. A macro, not
+/// a function taking a closure: the core must be compiled inside the kernel, with its target
+/// features (an out-of-line closure turns every fused multiply-add into a library call).
+macro_rules! unary_fast_path {
+    ($F:ty, $out:expr, $a:expr, |$x:ident| $fast:expr, $slow:expr) => {{
+        let out: &mut [$F] = $out;
+        let a: &[&[$F]] = $a;
+        let mut buf = [0.0f64; BLOCK];
+        let n = out.len();
+        let mut done = false;
+        if n <= BLOCK {
+            for (b, &x) in buf.iter_mut().zip(a[0]) {
+                *b = x.to_f64();
             }
-            return;
+            if crate::math::exp_core_ok(&buf[..n]) {
+                for (o, &$x) in out.iter_mut().zip(&buf[..n]) {
+                    *o = <$F>::c($fast);
+                }
+                done = true;
+            }
         }
-    }
-    for (o, &x) in out.iter_mut().zip(a[0]) {
-        *o = slow(x);
-    }
+        if !done {
+            for (o, &x) in out.iter_mut().zip(a[0]) {
+                *o = $slow(x);
+            }
+        }
+    }};
 }
 
 #[inline(always)]
 fn exp_body<F: Real, const FMA: bool>(out: &mut [F], a: &[&[F]]) {
     let single = F::DTYPE == crate::DType::Float32;
-    unary_fast_path(
+    unary_fast_path!(
+        F,
         out,
         a,
         |x| crate::math::exp_core_prec::<FMA>(x, single),
-        |x: F| x.exp(),
+        |x: F| x.exp()
     );
+}
+
+// The vectorised scalar formulas are named `#[inline(always)]` functions, called from one-line
+// closures: a larger closure may be compiled out of line, without the kernel's target features,
+// which turns every fused multiply-add into a library call (ten times slower).
+
+/// σ(x) for |x| ≤ 708: (x ≥ 0 ? 1 : e)/(1 + e) with e = e^−|x|.
+#[inline(always)]
+fn sigmoid_fast<const FMA: bool>(x: f64, single: bool) -> f64 {
+    let e = crate::math::exp_core_prec::<FMA>(-x.abs(), single);
+    let num = if x >= 0.0 { 1.0 } else { e };
+    num / (1.0 + e)
+}
+
+/// softplus(x) for |x| ≤ 708: max(x, 0) + log1p(e^−|x|).
+#[inline(always)]
+fn softplus_fast<const FMA: bool>(x: f64, single: bool) -> f64 {
+    let pos = if x > 0.0 { x } else { 0.0 };
+    let e = crate::math::exp_core_prec::<FMA>(-x.abs(), single);
+    pos + crate::math::log1p_core_prec::<FMA>(e, single)
 }
 
 /// σ(x): (x ≥ 0 ? 1 : e)/(1 + e) with e = e^−|x|, branch-free.
 #[inline(always)]
 fn sigmoid_body<F: Real, const FMA: bool>(out: &mut [F], a: &[&[F]]) {
     let single = F::DTYPE == crate::DType::Float32;
-    let fast = |x: f64| {
-        let e = crate::math::exp_core_prec::<FMA>(-x.abs(), single);
-        let num = if x >= 0.0 { 1.0 } else { e };
-        num / (1.0 + e)
-    };
-    unary_fast_path(out, a, fast, F::sigmoid);
+    unary_fast_path!(F, out, a, |x| sigmoid_fast::<FMA>(x, single), F::sigmoid);
 }
 
 /// softplus(x) = max(x, 0) + log1p(e^−|x|).
 #[inline(always)]
 fn softplus_body<F: Real, const FMA: bool>(out: &mut [F], a: &[&[F]]) {
     let single = F::DTYPE == crate::DType::Float32;
-    let fast = |x: f64| {
-        let pos = if x > 0.0 { x } else { 0.0 };
-        let e = crate::math::exp_core_prec::<FMA>(-x.abs(), single);
-        pos + crate::math::log1p_core_prec::<FMA>(e, single)
-    };
-    unary_fast_path(out, a, fast, F::softplus);
+    unary_fast_path!(F, out, a, |x| softplus_fast::<FMA>(x, single), F::softplus);
 }
 
 /// softplus(−|z|) + z·((z > 0) − t), vectorised when the block's z are in exp's range.
