@@ -213,8 +213,17 @@ macro_rules! variadic {
     ($f:expr) => {{
         #[inline(always)]
         fn body<F: Real, const FMA: bool>(out: &mut [F], a: &[&[F]]) {
-            out.copy_from_slice(a[0]);
-            for arg in &a[1..] {
+            // The first two in one pass (no copy of the first into `out`), then the rest.
+            match a {
+                [x] => out.copy_from_slice(x),
+                [x, y, ..] => {
+                    for ((o, &x), &y) in out.iter_mut().zip(*x).zip(*y) {
+                        *o = $f(x, y);
+                    }
+                }
+                [] => {}
+            }
+            for arg in a.iter().skip(2) {
                 for (o, &y) in out.iter_mut().zip(*arg) {
                     *o = $f(*o, y);
                 }
@@ -495,6 +504,11 @@ pub fn run_blocks_into<F: Real>(
         for (bi, ob) in out_chunk.chunks_mut(BLOCK).enumerate() {
             let start = base + bi * BLOCK;
             let len = ob.len();
+            for o in operands {
+                if let Operand::Full(data) = o {
+                    prefetch(data.get(start + len..start + 2 * len).unwrap_or(&[]));
+                }
+            }
             let args: Vec<&[F]> = operands
                 .iter()
                 .zip(bufs.iter_mut())
@@ -564,9 +578,17 @@ impl<F: Real> Registers<F> {
         mut out_block: Option<&mut [F]>,
     ) {
         for (o, reg) in operands.iter().zip(self.inputs.iter_mut()) {
-            if matches!(o, Operand::Periodic(_) | Operand::Dest) {
-                let dest: &[F] = out_block.as_deref().unwrap_or(&[]);
-                o.fill_block(start, len, reg, dest);
+            match o {
+                Operand::Periodic(_) | Operand::Dest => {
+                    let dest: &[F] = out_block.as_deref().unwrap_or(&[]);
+                    o.fill_block(start, len, reg, dest);
+                }
+                // The next block of each streamed input is requested now: the program's passes
+                // over this block then overlap with its arrival from memory.
+                Operand::Full(data) => {
+                    prefetch(data.get(start + len..start + 2 * len).unwrap_or(&[]))
+                }
+                Operand::Scalar(_) => {}
             }
         }
         // Full inputs are read where they are; the others from their registers.
