@@ -565,3 +565,65 @@ fn per_function_thread_count() {
         );
     }
 }
+
+/// Large products split into bands of rows or columns across threads give the single-threaded
+/// result, for every transpose and with an added term (Gemm), in both float dtypes.
+#[test]
+fn products_split_across_threads_match() {
+    let mk = |r: usize, c: usize, s: usize| {
+        ArrayD::from_shape_fn(IxDyn(&[r, c]), |ix| {
+            (((ix[0] * 31 + ix[1] * 17 + s) % 23) as f64 - 11.0) / 7.0
+        })
+    };
+    // Wider than tall: bands of columns; taller than wide: bands of rows.
+    for (m, k, n) in [(150usize, 90usize, 170usize), (170, 90, 150)] {
+        for dt in [DType::Float64, DType::Float32] {
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                let a = T::tensor(dt, &[false, false], "a");
+                let b = T::tensor(dt, &[false, false], "b");
+                let z = T::tensor(dt, &[false, false], "z");
+                let (av, bv) = (
+                    mk(if ta { k } else { m }, if ta { m } else { k }, 1),
+                    mk(if tb { n } else { k }, if tb { k } else { n }, 2),
+                );
+                let zv = mk(m, n, 3);
+                let lhs = if ta { a.t() } else { a.clone() };
+                let rhs = if tb { b.t() } else { b.clone() };
+                let out = &z - &(T::dot(&lhs, &rhs) * 0.5);
+                let mut results = Vec::new();
+                for threads in [1, 2, 3] {
+                    let f = function_with(
+                        &[&a, &b, &z],
+                        &[&out],
+                        FunctionOptions {
+                            threads: Some(threads),
+                            ..Default::default()
+                        },
+                    )
+                    .unwrap();
+                    let args = [
+                        Value::from(av.clone()).cast(dt),
+                        Value::from(bv.clone()).cast(dt),
+                        Value::from(zv.clone()).cast(dt),
+                    ];
+                    results.push(f.call(&args).unwrap().remove(0).to_f64_vec());
+                }
+                let a2 = av.into_dimensionality::<ndarray::Ix2>().unwrap();
+                let b2 = bv.into_dimensionality::<ndarray::Ix2>().unwrap();
+                let a2 = if ta { a2.t().to_owned() } else { a2 };
+                let b2 = if tb { b2.t().to_owned() } else { b2 };
+                let want =
+                    &zv.into_dimensionality::<ndarray::Ix2>().unwrap() - &(a2.dot(&b2) * 0.5);
+                let tol = if dt == DType::Float64 { 1e-12 } else { 1e-3 };
+                for r in &results {
+                    for (g, w) in r.iter().zip(want.iter()) {
+                        assert!(
+                            (g - w).abs() <= tol * (1.0 + w.abs()),
+                            "{dt} {ta} {tb}: {g} vs {w}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
