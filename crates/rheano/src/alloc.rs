@@ -103,40 +103,49 @@ impl Recycling {
         if layout.size() > limit {
             return false;
         }
-        let Ok(mut kept) = self.kept.lock() else {
-            return false;
-        };
-        // Make room: release the oldest blocks until this one fits (in count and bytes).
-        loop {
-            let count = kept.blocks.iter().flatten().count();
-            if count < MAX_BLOCKS && kept.bytes + layout.size() <= limit {
-                break;
-            }
-            let oldest = (0..MAX_BLOCKS)
-                .filter(|&i| kept.blocks[i].is_some())
-                .min_by_key(|&i| kept.blocks[i].map_or(u64::MAX, |b| b.freed_at));
-            let Some(i) = oldest else {
+        // The blocks pushed out to make room, released after the lock (unmapping takes time).
+        let mut evicted: [Option<Block>; MAX_BLOCKS] = [None; MAX_BLOCKS];
+        {
+            let Ok(mut kept) = self.kept.lock() else {
                 return false;
             };
-            let b = kept.blocks[i].take().expect("present");
-            kept.bytes -= b.size;
+            // Make room: push out the oldest blocks until this one fits (in count and bytes).
+            let mut n_evicted = 0;
+            loop {
+                let count = kept.blocks.iter().flatten().count();
+                if count < MAX_BLOCKS && kept.bytes + layout.size() <= limit {
+                    break;
+                }
+                let oldest = (0..MAX_BLOCKS)
+                    .filter(|&i| kept.blocks[i].is_some())
+                    .min_by_key(|&i| kept.blocks[i].map_or(u64::MAX, |b| b.freed_at));
+                let Some(i) = oldest else {
+                    return false;
+                };
+                let b = kept.blocks[i].take().expect("present");
+                kept.bytes -= b.size;
+                evicted[n_evicted] = Some(b);
+                n_evicted += 1;
+            }
+            kept.clock += 1;
+            let freed_at = kept.clock;
+            let slot = kept
+                .blocks
+                .iter()
+                .position(Option::is_none)
+                .expect("room made");
+            kept.blocks[slot] = Some(Block {
+                ptr,
+                size: layout.size(),
+                align: layout.align(),
+                freed_at,
+            });
+            kept.bytes += layout.size();
+        }
+        for b in evicted.into_iter().flatten() {
             // SAFETY: `b` was allocated by `System` with this size and alignment.
             unsafe { System.dealloc(b.ptr, Layout::from_size_align_unchecked(b.size, b.align)) };
         }
-        kept.clock += 1;
-        let freed_at = kept.clock;
-        let slot = kept
-            .blocks
-            .iter()
-            .position(Option::is_none)
-            .expect("room made");
-        kept.blocks[slot] = Some(Block {
-            ptr,
-            size: layout.size(),
-            align: layout.align(),
-            freed_at,
-        });
-        kept.bytes += layout.size();
         true
     }
 }

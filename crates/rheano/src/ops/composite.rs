@@ -34,6 +34,12 @@ pub struct Composite {
 impl Composite {
     pub fn infer(&self, inputs: &[&TensorType]) -> Result<TensorType> {
         let ndim = inputs.first().map(|t| t.ndim()).unwrap_or(0);
+        if self.program.is_empty() {
+            return Err(Error::ty(
+                self.to_string(),
+                "a composite needs at least one instruction",
+            ));
+        }
         if inputs.len() != self.n_inputs || inputs.iter().any(|t| t.ndim() != ndim) {
             return Err(Error::ty(
                 self.to_string(),
