@@ -603,23 +603,32 @@ impl Function {
                     }
                 });
             let outs = {
-                let ins: Vec<&Value> = step
-                    .inputs
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &s)| match &dest {
-                        Some((d, _)) if *d == i => &placeholder,
-                        _ => slots[s].as_ref().expect("scheduled before use").value(),
-                    })
-                    .collect();
-                let in_types: Vec<&TensorType> = step.in_types.iter().collect();
+                let input = |(i, &s): (usize, &usize)| match &dest {
+                    Some((d, _)) if *d == i => &placeholder,
+                    _ => slots[s].as_ref().expect("scheduled before use").value(),
+                };
+                // Argument lists on the stack for the usual few inputs (no allocation per step).
+                let n = step.inputs.len();
+                let (mut ins_stack, mut types_stack) = ([&placeholder; 8], [&step.out_types[0]; 8]);
+                let (ins_heap, types_heap): (Vec<&Value>, Vec<&TensorType>);
+                let (ins, in_types): (&[&Value], &[&TensorType]) = if n <= 8 {
+                    for (k, v) in step.inputs.iter().enumerate() {
+                        ins_stack[k] = input((k, v));
+                        types_stack[k] = &step.in_types[k];
+                    }
+                    (&ins_stack[..n], &types_stack[..n])
+                } else {
+                    ins_heap = step.inputs.iter().enumerate().map(input).collect();
+                    types_heap = step.in_types.iter().collect();
+                    (&ins_heap, &types_heap)
+                };
                 let types = NodeTypes {
-                    inputs: &in_types,
+                    inputs: in_types,
                     outputs: &step.out_types,
                 };
                 match dest {
-                    Some((i, d)) => step.op.perform_inplace(&types, &ins, i, d)?,
-                    None => step.op.perform(&types, &ins)?,
+                    Some((i, d)) => step.op.perform_inplace(&types, ins, i, d)?,
+                    None => step.op.perform(&types, ins)?,
                 }
             };
             for (s, v) in step.outputs.iter().zip(outs) {
