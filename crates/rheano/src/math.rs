@@ -215,6 +215,54 @@ pub fn exp_core_prec<const FMA: bool>(x: f64, single: bool) -> f64 {
     er * scale
 }
 
+/// `a·b + c` in float32, fused when the kernel is compiled for FMA.
+#[inline(always)]
+pub fn madd32<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if FMA {
+        a.mul_add(b, c)
+    } else {
+        a * b + c
+    }
+}
+
+/// e^a for a in [−87, 0] in float32 arithmetic (16 lanes per AVX-512 vector): a = k·ln2 + r
+/// with the two-part ln2, the Taylor polynomial of e^r to degree 7 (truncation < 0.05 ULP), and
+/// 2^k from its bits. About 0.6 ULP.
+#[inline(always)]
+pub fn exp_f32_neg<const FMA: bool>(a: f32) -> f32 {
+    const LN2_HI: f32 = 0.693_359_4; // exact in 10 bits: k·LN2_HI is exact
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    const MAGIC: f32 = 12_582_912.0; // 1.5·2²³: adding it rounds to an integer
+    let t = madd32::<FMA>(a, std::f32::consts::LOG2_E, MAGIC);
+    let k = t - MAGIC;
+    let ki = (t.to_bits() as i32).wrapping_sub(MAGIC.to_bits() as i32);
+    let r = madd32::<FMA>(-k, LN2_LO, madd32::<FMA>(-k, LN2_HI, a));
+    let mut q = 1.0 / 5_040.0;
+    q = madd32::<FMA>(q, r, 1.0 / 720.0);
+    q = madd32::<FMA>(q, r, 1.0 / 120.0);
+    q = madd32::<FMA>(q, r, 1.0 / 24.0);
+    q = madd32::<FMA>(q, r, 1.0 / 6.0);
+    q = madd32::<FMA>(q, r, 0.5);
+    let er = 1.0 + madd32::<FMA>(r * r, q, r);
+    er * f32::from_bits(((ki + 127) as u32) << 23)
+}
+
+/// σ(x) for |x| ≤ 80 in float32 arithmetic: e = e^−|x|, then num/(1 + e) (num = 1 or e) with
+/// the rounding errors of 1 + e and of the quotient corrected (Fast2Sum and an FMA residual),
+/// so the result carries little more than e's own error.
+#[inline(always)]
+pub fn sigmoid_f32<const FMA: bool>(x: f32) -> f32 {
+    let e = exp_f32_neg::<FMA>(-x.abs());
+    let num = if x >= 0.0 { 1.0 } else { e };
+    let d = 1.0 + e;
+    let dl = (1.0 - d) + e; // 1 + e = d + dl exactly (|1| ≥ |e|)
+    let inv = 1.0 / d;
+    let q = num * inv;
+    // num/(d + dl) ≈ q + (num − q·d − q·dl)/d
+    let r = madd32::<FMA>(-q, d, num);
+    madd32::<FMA>(r - q * dl, inv, q)
+}
+
 /// log(1 + u) for u in [0, 1], written so that loops over it vectorise: y = 1 + u scaled into
 /// [√½, √2) (k = 0 or 1), log y = 2·atanh(s) with s = (y − 1)/(y + 1) (|s| ≤ 0.172, series to
 /// s²¹), plus the rounding error of 1 + u folded back in. About 1 ULP.
