@@ -351,13 +351,7 @@ fn sigmoid_body<F: Real, const FMA: bool>(out: &mut [F], a: &[&[F]]) {
     let single = F::DTYPE == crate::DType::Float32;
     // float32 blocks within ±80 (no subnormal results), on CPUs with FMA (whose exact
     // residuals keep it within 1.6 ULP): float32 arithmetic, twice the lanes.
-    if single
-        && FMA
-        && out.len() <= BLOCK
-        && a[0]
-            .iter()
-            .fold(true, |ok, &x| ok & (x.to_f64().abs() <= 80.0))
-    {
+    if single && FMA && out.len() <= BLOCK && within_f32_range(a[0]) {
         for (o, &x) in out.iter_mut().zip(a[0]) {
             *o = F::c(crate::math::sigmoid_f32::<FMA>(x.to_f64() as f32) as f64);
         }
@@ -370,13 +364,42 @@ fn sigmoid_body<F: Real, const FMA: bool>(out: &mut [F], a: &[&[F]]) {
 #[inline(always)]
 fn softplus_body<F: Real, const FMA: bool>(out: &mut [F], a: &[&[F]]) {
     let single = F::DTYPE == crate::DType::Float32;
+    // float32 blocks within ±80 on FMA CPUs: float32 arithmetic, twice the lanes.
+    if single && FMA && out.len() <= BLOCK && within_f32_range(a[0]) {
+        for (o, &x) in out.iter_mut().zip(a[0]) {
+            let x = x.to_f64() as f32;
+            let e = crate::math::exp_f32_neg::<FMA>(-x.abs());
+            let pos = if x > 0.0 { x } else { 0.0 };
+            *o = F::c((pos + crate::math::log1p_f32_unit::<FMA>(e)) as f64);
+        }
+        return;
+    }
     unary_fast_path!(F, out, a, |x| softplus_fast::<FMA>(x, single), F::softplus);
+}
+
+/// Whether every value lies within ±80, where the float32 cores of e^−|x| stay normal.
+#[inline(always)]
+fn within_f32_range<F: Real>(xs: &[F]) -> bool {
+    xs.iter()
+        .fold(true, |ok, &x| ok & (x.to_f64().abs() <= 80.0))
 }
 
 /// softplus(−|z|) + z·((z > 0) − t), vectorised when the block's z are in exp's range.
 #[inline(always)]
 fn bce_body<F: Real, const FMA: bool>(out: &mut [F], a: &[&[F]]) {
     let n = out.len();
+    if F::DTYPE == crate::DType::Float32 && FMA && n <= BLOCK && within_f32_range(a[0]) {
+        // float32: e^−|z| and log1p in float32 lanes, the (non-negative) sum in float64.
+        for ((o, &z), &t) in out.iter_mut().zip(a[0]).zip(a[1]) {
+            let z32 = z.to_f64() as f32;
+            let e = crate::math::exp_f32_neg::<FMA>(-z32.abs());
+            let sp = crate::math::log1p_f32_unit::<FMA>(e) as f64;
+            let z = z.to_f64();
+            let pos = if z > 0.0 { 1.0 } else { 0.0 };
+            *o = F::c(sp + z * (pos - t.to_f64()));
+        }
+        return;
+    }
     let mut zs = [0.0f64; BLOCK];
     if n <= BLOCK {
         for (b, &z) in zs.iter_mut().zip(a[0]) {
