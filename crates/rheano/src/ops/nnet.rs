@@ -536,6 +536,20 @@ fn softmax_rows<F: Real>(
     scratch: &mut [f64],
     stats: &mut [Stats],
 ) {
+    softmax_rows_then(src, out, n, log, scratch, stats, &[])
+}
+
+/// [`softmax_rows`], requesting `next` (the rows that follow) from memory while these are
+/// computed, a cache line at a time during their first pass.
+fn softmax_rows_then<F: Real>(
+    src: &[F],
+    out: &mut [F],
+    n: usize,
+    log: bool,
+    scratch: &mut [f64],
+    stats: &mut [Stats],
+    next: &[F],
+) {
     #[inline(always)]
     fn rows<F: Real, const FMA: bool>(
         src: &[F],
@@ -544,13 +558,14 @@ fn softmax_rows<F: Real>(
         log: bool,
         scratch: &mut [f64],
         stats: &mut [Stats],
+        next: &[F],
     ) {
         if n < SHORT_ROW {
             softmax_short_rows::<F, FMA>(src, out, n, log, stats);
             return;
         }
         for ((r, o), st) in src.chunks(n).zip(out.chunks_mut(n)).zip(stats.iter_mut()) {
-            *st = softmax_row_fast::<F, FMA>(r, o, log, scratch);
+            *st = softmax_row_fast::<F, FMA>(r, o, log, scratch, next);
         }
     }
     if n == 0 {
@@ -566,8 +581,8 @@ fn softmax_rows<F: Real>(
             .zip(stats.chunks_mut(1))
             .enumerate()
         {
-            crate::runtime::elemwise::prefetch(src.get((i + 1) * n..(i + 2) * n).unwrap_or(&[]));
-            softmax_rows(r, o, n, log, scratch, st);
+            let next = src.get((i + 1) * n..(i + 2) * n).unwrap_or(&[]);
+            softmax_rows_then(r, o, n, log, scratch, st, next);
         }
         return;
     }
@@ -582,8 +597,9 @@ fn softmax_rows<F: Real>(
             l: bool,
             w: &mut [f64],
             st: &mut [Stats],
+            next: &[F],
         ) {
-            rows::<F, true>(s, o, n, l, w, st)
+            rows::<F, true>(s, o, n, l, w, st, next)
         }
         #[target_feature(enable = "avx2,fma")]
         unsafe fn v3<F: Real>(
@@ -593,18 +609,19 @@ fn softmax_rows<F: Real>(
             l: bool,
             w: &mut [f64],
             st: &mut [Stats],
+            next: &[F],
         ) {
-            rows::<F, true>(s, o, n, l, w, st)
+            rows::<F, true>(s, o, n, l, w, st, next)
         }
         // SAFETY: `isa` found these features on this CPU.
         match isa() {
-            Isa::Avx512 => unsafe { v4(src, out, n, log, scratch, stats) },
-            Isa::Avx2 => unsafe { v3(src, out, n, log, scratch, stats) },
-            Isa::Base => rows::<F, false>(src, out, n, log, scratch, stats),
+            Isa::Avx512 => unsafe { v4(src, out, n, log, scratch, stats, next) },
+            Isa::Avx2 => unsafe { v3(src, out, n, log, scratch, stats, next) },
+            Isa::Base => rows::<F, false>(src, out, n, log, scratch, stats, next),
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    rows::<F, false>(src, out, n, log, scratch, stats);
+    rows::<F, false>(src, out, n, log, scratch, stats, next);
     for ((r, o), st) in src.chunks(n).zip(out.chunks_mut(n)).zip(stats.iter()) {
         if st.is_none() {
             softmax_row(r, o, log);
@@ -717,6 +734,7 @@ fn softmax_row_fast<F: Real, const FMA: bool>(
     out: &mut [F],
     log: bool,
     scratch: &mut [f64],
+    next: &[F],
 ) -> Stats {
     const L: usize = 8;
     let n = row.len();
@@ -731,7 +749,22 @@ fn softmax_row_fast<F: Real, const FMA: bool>(
     let mut bad = [0.0f64; L];
     let chunks = row.chunks_exact(L);
     let tail = chunks.remainder();
-    for (ci, c) in chunks.enumerate() {
+    // One cache-line request for the next row per 8 entries of this one (a line holds 8 or 16).
+    let next_lines = next.chunks(L);
+    for ((ci, c), upcoming) in chunks
+        .enumerate()
+        .zip(next_lines.chain(std::iter::repeat(&[][..])))
+    {
+        if let Some(first) = upcoming.first() {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: a prefetch of an address inside `next` has no effect beyond the caches.
+            unsafe {
+                std::arch::x86_64::_mm_prefetch(
+                    first as *const F as *const i8,
+                    std::arch::x86_64::_MM_HINT_T1,
+                )
+            };
+        }
         let base = (ci * L) as u64;
         for k in 0..L {
             let v = c[k].to_f64();
