@@ -14,7 +14,7 @@ use std::borrow::Cow;
 /// Elements per block: 4 KiB of f64 per operand keeps a few operands and the output in L1.
 pub const BLOCK: usize = 512;
 /// Outputs smaller than this run on the calling thread.
-pub const PARALLEL_MIN: usize = 1 << 16;
+pub const PARALLEL_MIN: usize = 1 << 17;
 
 /// An input of an elementwise kernel, as seen from the flat output index.
 pub enum Operand<'a, F: Clone> {
