@@ -530,3 +530,59 @@ fn softmax_axis_and_h_softmax() {
     let pv = r.to_f64_vec();
     close(&pv, &[vals[0], vals[4 + 3], vals[8 + 2]], 1e-14);
 }
+
+/// Many short rows at once (the batched kernel, 8 rows side by side plus a partial group) give
+/// each row exactly what a one-row call gives, with ties (first index wins), ±inf, NaN and
+/// rows spread beyond exp's range among them; softmax, log_softmax and the fused crossentropy.
+#[test]
+fn short_rows_batched_equal_one_row_calls() {
+    let rows: Vec<[f64; 5]> = vec![
+        [1.0, 2.0, 3.0, 2.0, 1.0],
+        [3.0, 3.0, 1.0, 0.0, -1.0],
+        [f64::NEG_INFINITY, 0.0, 1.0, 2.0, 3.0],
+        [0.0, f64::NAN, 1.0, 2.0, 3.0],
+        [800.0, -800.0, 0.0, 1.0, 2.0],
+        [-1e-300, 1e-300, 0.0, -0.0, 5e-324],
+        [f64::INFINITY, 1.0, 2.0, 3.0, 4.0],
+        [10.0, 20.0, 30.0, 40.0, 50.0],
+        [-5.0, -4.0, -3.0, -2.0, -1.0],
+        [0.5, 0.25, 0.125, 0.0625, 0.03125],
+        [700.0, 0.0, -8.0, 3.0, 700.0],
+        [1.0, 1.0, 1.0, 1.0, 1.0],
+        [-20.0, 20.0, -20.0, 20.0, 0.0],
+    ];
+    let labels: Vec<i64> = (0..rows.len() as i64).map(|i| i % 5).collect();
+    for dt in [DType::Float64, DType::Float32] {
+        let m = T::tensor(dt, &[false, false], "m");
+        let y = T::lvector("y");
+        let f = function(
+            &[&m, &y],
+            &[
+                &T::nnet::softmax(&m),
+                &T::nnet::logsoftmax(&m),
+                &T::nnet::categorical_crossentropy(T::nnet::softmax(&m), &y),
+            ],
+        )
+        .unwrap();
+        let flat: Vec<f64> = rows.iter().flatten().copied().collect();
+        let all = Value::from(Array2::from_shape_vec((rows.len(), 5), flat).unwrap()).cast(dt);
+        let batched = f.call(&[all, Array1::from(labels.clone()).into()]).unwrap();
+        for (r, row) in rows.iter().enumerate() {
+            let one = Value::from(Array2::from_shape_vec((1, 5), row.to_vec()).unwrap()).cast(dt);
+            let alone = f
+                .call(&[one, Array1::from(vec![labels[r]]).into()])
+                .unwrap();
+            for k in 0..3 {
+                let width = if k == 2 { 1 } else { 5 };
+                let b = batched[k].to_f64_vec()[r * width..(r + 1) * width].to_vec();
+                let a = alone[k].to_f64_vec();
+                for (p, q) in b.iter().zip(&a) {
+                    assert!(
+                        p.to_bits() == q.to_bits() || (p.is_nan() && q.is_nan()),
+                        "{dt} output {k} row {r}: {p} batched vs {q} alone"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -652,28 +652,38 @@ fn softmax_short_rows<F: Real, const FMA: bool>(
     let mut ok = vec![false; rows_per_block];
     let mut arg = vec![0usize; rows_per_block];
     let single = F::DTYPE == crate::DType::Float32;
+    const G: usize = 8;
     for ((sb, ob), stb) in src
         .chunks(len)
         .zip(out.chunks_mut(len))
         .zip(stats.chunks_mut(rows_per_block))
     {
         let rows = sb.len() / n;
-        for r in 0..rows {
-            let row = &sb[r * n..(r + 1) * n];
-            let (mut m, mut a, mut lo, mut bad) = (f64::NEG_INFINITY, 0, f64::INFINITY, 0.0f64);
-            for (j, &v) in row.iter().enumerate() {
-                let v = v.to_f64();
-                bad += v * 0.0;
-                if v > m {
-                    m = v;
-                    a = j;
+        // Groups of 8 rows side by side: one lane per row, so the per-row max, argmax and min
+        // are 8 independent chains instead of one after another.
+        for g0 in (0..rows).step_by(G) {
+            let gr = G.min(rows - g0);
+            let mut m = [f64::NEG_INFINITY; G];
+            let mut a = [0usize; G];
+            let mut lo = [f64::INFINITY; G];
+            let mut bad = [0.0f64; G];
+            for j in 0..n {
+                for r in 0..gr {
+                    let v = sb[(g0 + r) * n + j].to_f64();
+                    bad[r] += v * 0.0;
+                    let up = v > m[r];
+                    a[r] = if up { j } else { a[r] };
+                    m[r] = if up { v } else { m[r] };
+                    lo[r] = lo[r].min(v);
                 }
-                lo = lo.min(v);
             }
-            ok[r] = !bad.is_nan() && lo - m >= -708.0;
-            arg[r] = a;
-            // A row that is redone later gets a harmless max (its results here are unused).
-            row_max[r * n..(r + 1) * n].fill(if ok[r] { m } else { 0.0 });
+            for r in 0..gr {
+                let row = g0 + r;
+                ok[row] = !bad[r].is_nan() && lo[r] - m[r] >= -708.0;
+                arg[row] = a[r];
+                // A row that is redone later gets a harmless max (its results here are unused).
+                row_max[row * n..(row + 1) * n].fill(if ok[row] { m[r] } else { 0.0 });
+            }
         }
         let total = rows * n;
         for ((ev, &v), &m) in e[..total]
