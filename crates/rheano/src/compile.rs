@@ -635,7 +635,9 @@ impl Function {
                 slots[*s] = Some(Slot::Owned(v));
             }
             for &s in &step.free_after {
-                slots[s] = None;
+                if let Some(Slot::Owned(v)) = slots[s].take() {
+                    crate::runtime::elemwise::recycle(v);
+                }
             }
             if let Some(t) = step_start {
                 step_times.push(t.elapsed());

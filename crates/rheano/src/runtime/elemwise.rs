@@ -458,6 +458,80 @@ pub fn prefetch<T>(data: &[T]) {
     let _ = data;
 }
 
+thread_local! {
+    /// Buffers of small intermediates freed by a function's executor on this thread, by
+    /// element type, for the next output of the same length (a training step's intermediates
+    /// have the same sizes at every call, so a step allocates almost nothing after the first).
+    static RECYCLED_F64: std::cell::RefCell<Vec<Vec<f64>>> = const { std::cell::RefCell::new(Vec::new()) };
+    static RECYCLED_F32: std::cell::RefCell<Vec<Vec<f32>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Most buffers kept per thread and element type.
+const RECYCLED_MAX: usize = 32;
+
+/// Hands a freed intermediate's buffer to this thread's pool (small float buffers only; others
+/// are simply dropped).
+pub fn recycle(v: Value) {
+    fn keep<T: Copy>(
+        pool: &'static std::thread::LocalKey<std::cell::RefCell<Vec<Vec<T>>>>,
+        a: ndarray::ArrayD<T>,
+    ) {
+        let n = a.len();
+        if n == 0 || n * std::mem::size_of::<T>() >= crate::alloc::MIN_BLOCK {
+            return;
+        }
+        let (data, offset) = a.into_raw_vec_and_offset();
+        if offset.unwrap_or(0) != 0 || data.len() != n {
+            return;
+        }
+        let _ = pool.try_with(|p| {
+            let mut p = p.borrow_mut();
+            if p.len() < RECYCLED_MAX {
+                p.push(data);
+            }
+        });
+    }
+    match v {
+        Value::F64(a) => keep(&RECYCLED_F64, a),
+        Value::F32(a) => keep(&RECYCLED_F32, a),
+        _ => {}
+    }
+}
+
+/// A recycled buffer of exactly `n` elements of type F, if this thread has one.
+fn take_recycled<F: Real>(n: usize) -> Option<Vec<F>> {
+    fn take<T>(
+        pool: &'static std::thread::LocalKey<std::cell::RefCell<Vec<Vec<T>>>>,
+        n: usize,
+    ) -> Option<Vec<T>> {
+        pool.try_with(|p| {
+            let mut p = p.borrow_mut();
+            let i = p.iter().rposition(|v| v.len() == n)?;
+            Some(p.swap_remove(i))
+        })
+        .ok()
+        .flatten()
+    }
+    // F is f64 or f32: move the buffer across the (identical) types without copying.
+    if F::DTYPE == crate::DType::Float64 {
+        let v = take(&RECYCLED_F64, n)?;
+        F::unwrap_owned(Value::F64(
+            ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[n]), v).ok()?,
+        ))
+        .ok()
+        .map(|a| a.into_raw_vec_and_offset().0)
+    } else if F::DTYPE == crate::DType::Float32 {
+        let v = take(&RECYCLED_F32, n)?;
+        F::unwrap_owned(Value::F32(
+            ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[n]), v).ok()?,
+        ))
+        .ok()
+        .map(|a| a.into_raw_vec_and_offset().0)
+    } else {
+        None
+    }
+}
+
 /// An output buffer of `n` elements that the caller overwrites entirely before anything reads
 /// it. Small buffers come zeroed. Large ones are left as the allocator gives them: a block the
 /// recycling allocator ([`crate::alloc::Recycling`]) kept from an earlier output of the same size
@@ -469,7 +543,9 @@ pub fn prefetch<T>(data: &[T]) {
 pub fn alloc_output<F: Real>(n: usize) -> Vec<F> {
     let bytes = n * std::mem::size_of::<F>();
     if bytes < crate::alloc::MIN_BLOCK {
-        return vec![F::zero(); n];
+        // An intermediate of the same size that a function freed earlier on this thread (its
+        // contents are overwritten), else a fresh one.
+        return take_recycled::<F>(n).unwrap_or_else(|| vec![F::zero(); n]);
     }
     let mut v: Vec<F> = Vec::with_capacity(n);
     // SAFETY: F is f32 or f64 (no invalid bit patterns, no drop), and every caller writes all n
