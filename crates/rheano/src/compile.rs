@@ -588,7 +588,8 @@ impl Function {
             slots[*s] = Some(Slot::Shared(v));
         }
         let placeholder = Value::F64(ndarray::ArrayD::zeros(ndarray::IxDyn(&[0])));
-        let call_start = std::time::Instant::now();
+        // Clock readings only when profiling.
+        let call_start = self.profile.as_ref().map(|_| std::time::Instant::now());
         let mut step_times = Vec::new();
         for step in &p.steps {
             let step_start = self.profile.as_ref().map(|_| std::time::Instant::now());
@@ -643,10 +644,10 @@ impl Function {
                 step_times.push(t.elapsed());
             }
         }
-        if let Some(profile) = &self.profile {
+        if let (Some(profile), Some(start)) = (&self.profile, call_start) {
             let mut prof = profile.lock().expect("profile lock");
             prof.calls += 1;
-            prof.total += call_start.elapsed();
+            prof.total += start.elapsed();
             prof.per_step.resize(p.steps.len(), Default::default());
             for (acc, t) in prof.per_step.iter_mut().zip(step_times) {
                 *acc += t;

@@ -4,10 +4,17 @@
 use crate::value::Element;
 use num_traits::Float;
 
+/// A per-thread list of reusable buffers.
+pub type RecycledBuffers<T> = std::thread::LocalKey<std::cell::RefCell<Vec<Vec<T>>>>;
+
 /// A float element type (f32 or f64) with the scalar functions rheano's kernels need.
 pub trait Real: Float + Element {
     /// Converts a float64 constant to this type (rounding for f32).
     fn c(v: f64) -> Self;
+
+    /// This thread's buffers of freed intermediates of this type, for the next output of the
+    /// same length (see `runtime::elemwise::recycle`).
+    fn recycled() -> &'static RecycledBuffers<Self>;
 
     /// σ(x) = 1 / (1 + e^−x), within 2 ULP over the whole range, no early cut-offs.
     fn sigmoid(x: Self) -> Self;
@@ -349,6 +356,13 @@ pub fn exp_core_ok(xs: &[f64]) -> bool {
 }
 
 impl Real for f64 {
+    fn recycled() -> &'static RecycledBuffers<f64> {
+        thread_local! {
+            static POOL: std::cell::RefCell<Vec<Vec<f64>>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        &POOL
+    }
+
     #[inline(always)]
     fn c(v: f64) -> f64 {
         v
@@ -401,6 +415,13 @@ pub const SELU_SCALE: f64 = 1.0507009873554804934193349852946;
 const SELU_SCALE_ALPHA: f64 = 1.7580993408473768;
 
 impl Real for f32 {
+    fn recycled() -> &'static RecycledBuffers<f32> {
+        thread_local! {
+            static POOL: std::cell::RefCell<Vec<Vec<f32>>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        &POOL
+    }
+
     #[inline(always)]
     fn c(v: f64) -> f32 {
         v as f32

@@ -180,100 +180,74 @@ fn product_into<F: Element + num_traits::Zero + num_traits::One>(
     // Strides (row, column) of the logical operands over the stored row-major buffers.
     let (a_rs, a_cs) = if ta { (1, m as isize) } else { (k as isize, 1) };
     let (b_rs, b_cs) = if tb { (1, k as isize) } else { (n as isize, 1) };
-    let par = if m * n * k >= 1 << 18 && rayon::current_num_threads() > 1 {
-        gemm::Parallelism::Rayon(rayon::current_num_threads())
+    assert_eq!(out.len(), m * n, "output buffer of the product");
+    // With several threads, a large product runs as one single-threaded product per thread on a
+    // band of output rows (or columns, whichever duplicates the smaller operand's packing): on
+    // this kind of machine that scales better than the gemm crate's own splitting, which is
+    // left only the large products too narrow to split.
+    let threads = rayon::current_num_threads();
+    let large = threads > 1 && m * n * k >= 1 << 18;
+    // Row bands each pack all of B (k×n), column bands all of A (m×k).
+    let (rows_ok, cols_ok) = (m >= 32 * threads, n >= 32 * threads);
+    let split = large && (rows_ok || cols_ok);
+    let by_rows = rows_ok && (!cols_ok || n <= m);
+    let span = if by_rows { m } else { n };
+    let band = if split { span.div_ceil(threads) } else { span };
+    let inner = if large && !split {
+        gemm::Parallelism::Rayon(threads)
     } else {
         gemm::Parallelism::None
     };
-    assert_eq!(out.len(), m * n, "output buffer of the product");
-    // With several threads, large products run as one single-threaded product per thread on a
-    // band of output rows (or columns, whichever duplicates the smaller operand's packing): on
-    // this kind of machine that scales better than the gemm crate's own splitting.
-    let threads = rayon::current_num_threads();
-    // Row bands each pack all of B (k×n), column bands all of A (m×k).
-    let (rows_ok, cols_ok) = (m >= 32 * threads, n >= 32 * threads);
-    let by_rows = rows_ok && (!cols_ok || n <= m);
-    let span = if by_rows { m } else { n };
-    if threads > 1 && m * n * k >= 1 << 18 && (rows_ok || cols_ok) {
-        use rayon::prelude::*;
-        let band = span.div_ceil(threads);
-        let bands = span.div_ceil(band);
-        // Addresses as integers so the closure is Send; each band writes only its own part.
-        let (a_ptr, b_ptr, o_ptr) = (
-            a_s.as_ptr() as usize,
-            b_s.as_ptr() as usize,
-            out.as_mut_ptr() as usize,
-        );
-        (0..bands).into_par_iter().for_each(|i| {
-            let lo = i * band;
-            let len = band.min(span - lo);
-            let (mm, nn) = if by_rows { (len, n) } else { (m, len) };
-            let f = std::mem::size_of::<F>();
-            let (a0, b0, o0) = if by_rows {
-                (
-                    a_ptr.wrapping_add_signed(lo as isize * a_rs * f as isize),
-                    b_ptr,
-                    o_ptr + lo * n * f,
-                )
-            } else {
-                (
-                    a_ptr,
-                    b_ptr.wrapping_add_signed(lo as isize * b_cs * f as isize),
-                    o_ptr + lo * f,
-                )
-            };
-            // SAFETY: band i reads rows (or columns) lo..lo + len of A (or B), all of the
-            // other operand, and writes only its own rows (or columns) of the output.
-            unsafe {
-                gemm::gemm(
-                    mm,
-                    nn,
-                    k,
-                    o0 as *mut F,
-                    1,
-                    n as isize,
-                    accumulate,
-                    a0 as *const F,
-                    a_cs,
-                    a_rs,
-                    b0 as *const F,
-                    b_cs,
-                    b_rs,
-                    F::one(),
-                    alpha,
-                    false,
-                    false,
-                    false,
-                    gemm::Parallelism::None,
-                );
-            }
-        });
-        return;
-    }
-    // SAFETY: the strides address only elements of the m×k, k×n and m×n buffers, which live
-    // for the call; `out` does not alias the inputs.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            out.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            a_s.as_ptr(),
-            a_cs,
-            a_rs,
-            b_s.as_ptr(),
-            b_cs,
-            b_rs,
-            F::one(),
-            alpha,
-            false,
-            false,
-            false,
-            par,
-        );
+    // Addresses as integers so the closure is Send; each band writes only its own part.
+    let (a_ptr, b_ptr, o_ptr) = (
+        a_s.as_ptr() as usize,
+        b_s.as_ptr() as usize,
+        out.as_mut_ptr() as usize,
+    );
+    let f = std::mem::size_of::<F>() as isize;
+    let run_band = |i: usize| {
+        let lo = i * band;
+        let len = band.min(span - lo);
+        let (mm, nn, a0, b0, o0) = if by_rows {
+            let a0 = a_ptr.wrapping_add_signed(lo as isize * a_rs * f);
+            (len, n, a0, b_ptr, o_ptr + lo * n * f as usize)
+        } else {
+            let b0 = b_ptr.wrapping_add_signed(lo as isize * b_cs * f);
+            (m, len, a_ptr, b0, o_ptr + lo * f as usize)
+        };
+        // SAFETY: band i reads rows (or columns) lo..lo + len of A (or B) and all of the other
+        // operand, which live for the call, and writes only its own rows (or columns) of the
+        // output, which does not alias the inputs.
+        unsafe {
+            gemm::gemm(
+                mm,
+                nn,
+                k,
+                o0 as *mut F,
+                1,
+                n as isize,
+                accumulate,
+                a0 as *const F,
+                a_cs,
+                a_rs,
+                b0 as *const F,
+                b_cs,
+                b_rs,
+                F::one(),
+                alpha,
+                false,
+                false,
+                false,
+                inner,
+            );
+        }
+    };
+    match span.div_ceil(band) {
+        1 => run_band(0),
+        bands => {
+            use rayon::prelude::*;
+            (0..bands).into_par_iter().for_each(run_band);
+        }
     }
 }
 

@@ -586,42 +586,18 @@ fn softmax_rows_then<F: Real>(
         }
         return;
     }
-    #[cfg(target_arch = "x86_64")]
-    {
-        use crate::runtime::elemwise::{isa, Isa};
-        #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
-        unsafe fn v4<F: Real>(
-            s: &[F],
-            o: &mut [F],
+    crate::runtime::elemwise::dispatched!(
+        fn rows_dispatched<F>(
+            src: &[F],
+            out: &mut [F],
             n: usize,
-            l: bool,
-            w: &mut [f64],
-            st: &mut [Stats],
+            log: bool,
+            scratch: &mut [f64],
+            stats: &mut [Stats],
             next: &[F],
-        ) {
-            rows::<F, true>(s, o, n, l, w, st, next)
-        }
-        #[target_feature(enable = "avx2,fma")]
-        unsafe fn v3<F: Real>(
-            s: &[F],
-            o: &mut [F],
-            n: usize,
-            l: bool,
-            w: &mut [f64],
-            st: &mut [Stats],
-            next: &[F],
-        ) {
-            rows::<F, true>(s, o, n, l, w, st, next)
-        }
-        // SAFETY: `isa` found these features on this CPU.
-        match isa() {
-            Isa::Avx512 => unsafe { v4(src, out, n, log, scratch, stats, next) },
-            Isa::Avx2 => unsafe { v3(src, out, n, log, scratch, stats, next) },
-            Isa::Base => rows::<F, false>(src, out, n, log, scratch, stats, next),
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    rows::<F, false>(src, out, n, log, scratch, stats, next);
+        ) => rows
+    );
+    rows_dispatched(src, out, n, log, scratch, stats, next);
     for ((r, o), st) in src.chunks(n).zip(out.chunks_mut(n)).zip(stats.iter()) {
         if st.is_none() {
             softmax_row(r, o, log);
@@ -765,16 +741,7 @@ fn softmax_row_fast<F: Real, const FMA: bool>(
         .enumerate()
         .zip(next_lines.chain(std::iter::repeat(&[][..])))
     {
-        if let Some(first) = upcoming.first() {
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: a prefetch of an address inside `next` has no effect beyond the caches.
-            unsafe {
-                std::arch::x86_64::_mm_prefetch(
-                    first as *const F as *const i8,
-                    std::arch::x86_64::_MM_HINT_T1,
-                )
-            };
-        }
+        crate::runtime::elemwise::prefetch(&upcoming[..upcoming.len().min(1)]);
         let base = (ci * L) as u64;
         for k in 0..L {
             let v = c[k].to_f64();

@@ -143,33 +143,42 @@ pub fn isa() -> Isa {
     })
 }
 
-/// Defines a block kernel `$name` from a body generic over `FMA`, compiled three times (SSE2,
-/// AVX2 + FMA, AVX-512) and dispatched on [`isa`].
+/// Defines a kernel `$name` from a body generic over `FMA`, compiled three times (SSE2,
+/// AVX2 + FMA, AVX-512) and dispatched on [`isa`]: a block kernel (`name => body`), or one of
+/// any signature (`fn name<F>(args) -> ret => body`).
 macro_rules! dispatched {
     ($(#[$doc:meta])* $name:ident => $body:ident) => {
+        $crate::runtime::elemwise::dispatched!(
+            $(#[$doc])* fn $name<F>(out: &mut [F], a: &[&[F]]) => $body
+        );
+    };
+    // Any signature: `$body::<F, FMA>` takes the same arguments.
+    ($(#[$doc:meta])* fn $name:ident<F>($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? => $body:ident) => {
         $(#[$doc])*
-        fn $name<F: Real>(out: &mut [F], a: &[&[F]]) {
+        fn $name<F: $crate::math::Real>($($arg: $ty),*) $(-> $ret)? {
             #[cfg(target_arch = "x86_64")]
             {
+                use $crate::runtime::elemwise::{isa, Isa};
                 #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
-                unsafe fn v4<F: Real>(out: &mut [F], a: &[&[F]]) {
-                    $body::<F, true>(out, a)
+                unsafe fn v4<F: $crate::math::Real>($($arg: $ty),*) $(-> $ret)? {
+                    $body::<F, true>($($arg),*)
                 }
                 #[target_feature(enable = "avx2,fma")]
-                unsafe fn v3<F: Real>(out: &mut [F], a: &[&[F]]) {
-                    $body::<F, true>(out, a)
+                unsafe fn v3<F: $crate::math::Real>($($arg: $ty),*) $(-> $ret)? {
+                    $body::<F, true>($($arg),*)
                 }
                 match isa() {
                     // SAFETY: `isa` found these features on this CPU.
-                    Isa::Avx512 => return unsafe { v4(out, a) },
-                    Isa::Avx2 => return unsafe { v3(out, a) },
+                    Isa::Avx512 => return unsafe { v4($($arg),*) },
+                    Isa::Avx2 => return unsafe { v3($($arg),*) },
                     Isa::Base => {}
                 }
             }
-            $body::<F, false>(out, a)
+            $body::<F, false>($($arg),*)
         }
     };
 }
+pub(crate) use dispatched;
 
 // Each kernel macro defines its loop as a body generic over `FMA` and returns the dispatched
 // kernel (SSE2 / AVX2 / AVX-512 versions, see `dispatched!`); `$f` names the element type `F`.
@@ -441,7 +450,7 @@ dispatched!(
 
 /// Asks the CPU to bring `data` into its caches (to L2), one request per cache line, so that
 /// a later pass over it does not wait on memory.
-#[inline]
+#[inline(always)]
 pub fn prefetch<T>(data: &[T]) {
     #[cfg(target_arch = "x86_64")]
     {
@@ -458,33 +467,24 @@ pub fn prefetch<T>(data: &[T]) {
     let _ = data;
 }
 
-thread_local! {
-    /// Buffers of small intermediates freed by a function's executor on this thread, by
-    /// element type, for the next output of the same length (a training step's intermediates
-    /// have the same sizes at every call, so a step allocates almost nothing after the first).
-    static RECYCLED_F64: std::cell::RefCell<Vec<Vec<f64>>> = const { std::cell::RefCell::new(Vec::new()) };
-    static RECYCLED_F32: std::cell::RefCell<Vec<Vec<f32>>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
 /// Most buffers kept per thread and element type.
 const RECYCLED_MAX: usize = 32;
 
-/// Hands a freed intermediate's buffer to this thread's pool (small float buffers only; others
-/// are simply dropped).
+/// Hands a freed intermediate's buffer to this thread's pool ([`Real::recycled`]) for the next
+/// output of the same length: a training step's intermediates have the same sizes at every
+/// call, so a step allocates almost nothing after the first. Only small float buffers are kept
+/// (large ones go back to the allocator, which the recycling allocator serves).
 pub fn recycle(v: Value) {
-    fn keep<T: Copy>(
-        pool: &'static std::thread::LocalKey<std::cell::RefCell<Vec<Vec<T>>>>,
-        a: ndarray::ArrayD<T>,
-    ) {
+    fn keep<F: Real>(a: ArrayD<F>) {
         let n = a.len();
-        if n == 0 || n * std::mem::size_of::<T>() >= crate::alloc::MIN_BLOCK {
+        if n == 0 || n * std::mem::size_of::<F>() >= crate::alloc::MIN_BLOCK {
             return;
         }
         let (data, offset) = a.into_raw_vec_and_offset();
         if offset.unwrap_or(0) != 0 || data.len() != n {
             return;
         }
-        let _ = pool.try_with(|p| {
+        let _ = F::recycled().try_with(|p| {
             let mut p = p.borrow_mut();
             if p.len() < RECYCLED_MAX {
                 p.push(data);
@@ -492,44 +492,22 @@ pub fn recycle(v: Value) {
         });
     }
     match v {
-        Value::F64(a) => keep(&RECYCLED_F64, a),
-        Value::F32(a) => keep(&RECYCLED_F32, a),
+        Value::F64(a) => keep(a),
+        Value::F32(a) => keep(a),
         _ => {}
     }
 }
 
-/// A recycled buffer of exactly `n` elements of type F, if this thread has one.
+/// A recycled buffer of exactly `n` elements, if this thread has one.
 fn take_recycled<F: Real>(n: usize) -> Option<Vec<F>> {
-    fn take<T>(
-        pool: &'static std::thread::LocalKey<std::cell::RefCell<Vec<Vec<T>>>>,
-        n: usize,
-    ) -> Option<Vec<T>> {
-        pool.try_with(|p| {
+    F::recycled()
+        .try_with(|p| {
             let mut p = p.borrow_mut();
             let i = p.iter().rposition(|v| v.len() == n)?;
             Some(p.swap_remove(i))
         })
         .ok()
         .flatten()
-    }
-    // F is f64 or f32: move the buffer across the (identical) types without copying.
-    if F::DTYPE == crate::DType::Float64 {
-        let v = take(&RECYCLED_F64, n)?;
-        F::unwrap_owned(Value::F64(
-            ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[n]), v).ok()?,
-        ))
-        .ok()
-        .map(|a| a.into_raw_vec_and_offset().0)
-    } else if F::DTYPE == crate::DType::Float32 {
-        let v = take(&RECYCLED_F32, n)?;
-        F::unwrap_owned(Value::F32(
-            ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[n]), v).ok()?,
-        ))
-        .ok()
-        .map(|a| a.into_raw_vec_and_offset().0)
-    } else {
-        None
-    }
 }
 
 /// An output buffer of `n` elements that the caller overwrites entirely before anything reads
