@@ -605,6 +605,25 @@ fn softmax_rows_then<F: Real>(
     }
 }
 
+/// e^(v − m) for v within 708 of m, vectorisable (the scalar, any-range form is [`exp_diff`]):
+/// float64 rows fold the subtraction's rounding error back in (TwoSum); for float32 rows it is
+/// far below their ULP (≤ 2⁻⁵³ relative).
+#[inline(always)]
+fn exp_shifted<F: Real, const FMA: bool>(v: F, m: f64) -> f64 {
+    let a = v.to_f64();
+    let d = a - m;
+    let single = F::DTYPE == crate::DType::Float32;
+    let x = crate::math::exp_core_prec::<FMA>(d, single);
+    if single {
+        x
+    } else {
+        let a1 = d + m;
+        let b1 = d - a1;
+        let err = (a - a1) - (m + b1);
+        crate::math::madd::<FMA>(x, err, x)
+    }
+}
+
 /// Rows shorter than this go through [`softmax_short_rows`].
 const SHORT_ROW: usize = 32;
 
@@ -627,7 +646,6 @@ fn softmax_short_rows<F: Real, const FMA: bool>(
     let mut e = vec![0.0f64; len];
     let mut ok = vec![false; rows_per_block];
     let mut arg = vec![0usize; rows_per_block];
-    let single = F::DTYPE == crate::DType::Float32;
     const G: usize = 8;
     for ((sb, ob), stb) in src
         .chunks(len)
@@ -667,18 +685,7 @@ fn softmax_short_rows<F: Real, const FMA: bool>(
             .zip(&sb[..total])
             .zip(&row_max[..total])
         {
-            let a = v.to_f64();
-            let d = a - m;
-            let x = crate::math::exp_core_prec::<FMA>(d, single);
-            *ev = if single {
-                // float32 rows: d's rounding error (≤ 2⁻⁵³ relative) is far below their ULP.
-                x
-            } else {
-                let a1 = d + m;
-                let b1 = d - a1;
-                let err = (a - a1) - (m + b1);
-                crate::math::madd::<FMA>(x, err, x)
-            };
+            *ev = exp_shifted::<F, FMA>(v, m);
         }
         for r in 0..rows {
             if !ok[r] {
@@ -775,19 +782,7 @@ fn softmax_row_fast<F: Real, const FMA: bool>(
         .unwrap_or(0) as usize;
     let scratch = &mut scratch[..n];
     for (e, &v) in scratch.iter_mut().zip(row) {
-        let a = v.to_f64();
-        let d = a - m;
-        let single = F::DTYPE == crate::DType::Float32;
-        let x = crate::math::exp_core_prec::<FMA>(d, single);
-        *e = if single {
-            // float32 rows: d's rounding error (≤ 2⁻⁵³ relative) is far below their ULP.
-            x
-        } else {
-            let a1 = d + m;
-            let b1 = d - a1;
-            let err = (a - a1) - (m + b1);
-            crate::math::madd::<FMA>(x, err, x)
-        };
+        *e = exp_shifted::<F, FMA>(v, m);
     }
     // Σ of the other terms: the max term is 1 exactly, and leaving it out keeps log1p(rest)
     // accurate when the others are tiny.
