@@ -3,6 +3,8 @@
 use rheano::fgraph::{Client, FunctionGraph};
 use rheano::prelude::*;
 
+mod common;
+
 #[test]
 fn replace_rebuilds_every_reader_and_keeps_the_index() {
     let x = T::dvector("x");
@@ -111,16 +113,7 @@ fn multi_output_nodes_are_rebuilt_and_merged_as_one() {
     // Compiled: one MaxAndArgmax node computes both.
     let f = function(&[&x], &[&m, &a]).unwrap();
     let dp = f.debugprint();
-    let nodes: std::collections::HashSet<&str> = dp
-        .lines()
-        .filter(|l| l.contains("MaxAndArgmax"))
-        .map(|l| {
-            l.split("[id ")
-                .nth(1)
-                .and_then(|r| r.split(']').next())
-                .unwrap_or("")
-        })
-        .collect();
+    let nodes = common::node_ids(&dp, "MaxAndArgmax");
     assert_eq!(nodes.len(), 1, "{dp}");
     let r = f
         .call(&[ndarray::array![[1.0, 3.0], [2.0, -1.0]].into_dyn().into()])

@@ -4,6 +4,8 @@ use ndarray::{array, Array1};
 use rheano::prelude::*;
 use rheano::{function_with, FunctionOptions, Mode};
 
+mod common;
+
 fn compiled(inputs: &[&Var], out: &Var) -> rheano::Function {
     function_with(
         inputs,
@@ -420,16 +422,7 @@ fn sigmoid_crossentropy_is_one_op_and_its_gradient_one_pass() {
     assert!(f.explain().contains("local_sigmoid_binary_crossentropy"));
     let dp = f.debugprint();
     // One node (printed again where the shape reads it), and the gradient in one Composite.
-    let ids: std::collections::HashSet<&str> = dp
-        .lines()
-        .filter(|l| l.contains("sigmoid_binary_crossentropy"))
-        .map(|l| {
-            l.split("[id ")
-                .nth(1)
-                .and_then(|r| r.split(']').next())
-                .unwrap_or("")
-        })
-        .collect();
+    let ids = common::node_ids(&dp, "sigmoid_binary_crossentropy");
     assert_eq!(ids.len(), 1, "{dp}");
     assert!(
         dp.contains("Elemwise{Composite{(i0 * (scalar_sigmoid(i1) - i2))}}"),
