@@ -34,10 +34,7 @@ pub fn perform(a: &Value, b: &Value, out: &TensorType) -> Result<Value> {
 }
 
 /// Ranks ≤ 2 in float: the `gemm` crate through [`dot22`], vectors viewed as 1×k or k×1.
-fn dot_gemm<F: Element + LinalgScalar + num_traits::Zero + num_traits::One>(
-    a: &Value,
-    b: &Value,
-) -> Result<Value> {
+fn dot_gemm<F: crate::math::Real>(a: &Value, b: &Value) -> Result<Value> {
     let (sa, sb) = (a.shape().to_vec(), b.shape().to_vec());
     // Vectors are reshaped (a small copy); matrices are read in place.
     let a2 = if sa.len() == 1 {
@@ -158,7 +155,7 @@ pub fn perform_dot22(ta: bool, tb: bool, a: &Value, b: &Value, out: &TensorType)
 /// stored row-major in `a` and `b` and read transposed in place where `ta`/`tb` (a vector `b`
 /// is k×1); through the `gemm` crate, on rayon's threads for large products.
 #[allow(clippy::too_many_arguments)]
-fn product_into<F: Element + num_traits::Zero + num_traits::One>(
+fn product_into<F: crate::math::Real>(
     ta: bool,
     tb: bool,
     a: &Value,
@@ -181,6 +178,9 @@ fn product_into<F: Element + num_traits::Zero + num_traits::One>(
     let (a_rs, a_cs) = if ta { (1, m as isize) } else { (k as isize, 1) };
     let (b_rs, b_cs) = if tb { (1, k as isize) } else { (n as isize, 1) };
     assert_eq!(out.len(), m * n, "output buffer of the product");
+    if super::skinny::try_product(ta, tb, a_s, b_s, (m, n, k), out, accumulate, alpha) {
+        return;
+    }
     // With several threads, a large product runs as one single-threaded product per thread on a
     // band of output rows (or columns, whichever duplicates the smaller operand's packing): on
     // this kind of machine that scales better than the gemm crate's own splitting, which is
@@ -251,12 +251,7 @@ fn product_into<F: Element + num_traits::Zero + num_traits::One>(
     }
 }
 
-fn dot22<F: Element + num_traits::Zero + num_traits::One>(
-    ta: bool,
-    tb: bool,
-    a: &Value,
-    b: &Value,
-) -> Result<Value> {
+fn dot22<F: crate::math::Real>(ta: bool, tb: bool, a: &Value, b: &Value) -> Result<Value> {
     let (sa, sb) = (a.shape(), b.shape());
     let (m, k) = if ta { (sa[1], sa[0]) } else { (sa[0], sa[1]) };
     let (kb, n) = if tb { (sb[1], sb[0]) } else { (sb[0], sb[1]) };
@@ -266,7 +261,11 @@ fn dot22<F: Element + num_traits::Zero + num_traits::One>(
             format!("Incompatible shapes for dot: {m}×{k} and {kb}×{n}"),
         ));
     }
-    let mut out = vec![F::zero(); m * n];
+    // Every element is written by the product (or zeroed, when k = 0).
+    let mut out = crate::runtime::elemwise::alloc_output::<F>(m * n);
+    if k == 0 {
+        out.fill(F::zero());
+    }
     product_into(ta, tb, a, b, (m, n, k), &mut out, false, F::one());
     Ok(F::wrap(
         ArrayD::from_shape_vec(IxDyn(&[m, n]), out).expect("shape"),
@@ -329,7 +328,9 @@ fn broadcast_fill<F: crate::math::Real>(
     let len = z.len();
     if let Some(s) = z.as_slice() {
         if len == m * n {
-            return s.to_vec();
+            let mut o = crate::runtime::elemwise::alloc_output::<F>(len);
+            o.copy_from_slice(s);
+            return o;
         }
         if len == 1 {
             return vec![s[0]; m * n];
@@ -398,16 +399,22 @@ fn gemm_into<F: crate::math::Real>(ta: bool, tb: bool, inputs: &[&Value]) -> Res
             ),
         )
     })?;
-    let mut out: Vec<F> = if beta == F::zero() {
-        vec![F::zero(); m * n]
-    } else {
+    let keep = beta != F::zero();
+    let mut out: Vec<F> = if keep {
         let mut o = broadcast_fill(&za, &zb, m, n);
         if beta != F::one() {
             o.iter_mut().for_each(|v| *v = beta * *v);
         }
         o
+    } else {
+        // Written by the product (or zeroed, when k = 0).
+        let mut o = crate::runtime::elemwise::alloc_output::<F>(m * n);
+        if k == 0 {
+            o.fill(F::zero());
+        }
+        o
     };
-    product_into(ta, tb, a, b, (m, n, k), &mut out, true, alpha);
+    product_into(ta, tb, a, b, (m, n, k), &mut out, keep, alpha);
     Ok(F::wrap(
         ArrayD::from_shape_vec(IxDyn(&shape), out).expect("shape"),
     ))

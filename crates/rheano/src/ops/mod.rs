@@ -10,6 +10,7 @@ pub mod nnet;
 pub mod reduce;
 pub mod scalar;
 pub mod shape;
+mod skinny;
 pub mod subtensor;
 
 use crate::error::Result;

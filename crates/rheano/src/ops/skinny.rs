@@ -1,0 +1,643 @@
+//! Matrix products with few output columns (n ≤ [`MAX_COLS`]: class scores `X·W` and their
+//! weight gradient `Xᵀ·δ`), computed without packing the large operand. A general GEMM copies
+//! both operands into cache-friendly panels first; when n is small that copy of the large
+//! operand costs as much memory traffic as the product itself, and the GEMM's register tile is
+//! mostly padding. Two register-tiled kernels read the large operand in place instead:
+//!
+//! - [`dot_rows`]: A stored row-major (m×k) — each output is a dot product of a row of A with a
+//!   column of B, vectorised along k (every lane useful whatever n is), a tile of `R` rows ×
+//!   [`NR`] columns per pass so that each loaded vector feeds several FMAs;
+//! - [`outer_cols`]: A stored transposed (k×m, as X is in `Xᵀ·δ`) — the output is a sum of
+//!   outer products of rows, vectorised along m, the k rows taken in blocks that stay in L2.
+//!
+//! Both are compiled for SSE2 / AVX2 / AVX-512 (see `runtime::elemwise::dispatched!`) with a
+//! vector width and tile sized to the register file of each.
+
+use crate::math::Real;
+use crate::runtime::elemwise::{dispatched, isa, Isa};
+
+/// The most output columns the kernels take; wider products go to the general GEMM (whose
+/// register tile is 16 columns wide: nothing left to gain).
+pub const MAX_COLS: usize = 15;
+
+/// The shortest rows [`dot_rows`] takes: below, its per-tile sums across vector lanes cost
+/// more than the general GEMM's packing (measured: 4096×256·256×10 is faster packed).
+const MIN_K_ROWS: usize = 512;
+
+/// Output columns per register tile (n is padded with zero columns to a multiple).
+const NR: usize = 5;
+
+/// Products this small run on the calling thread.
+const PARALLEL_FLOPS: usize = 1 << 18;
+
+/// `a·b + c`, fused when the kernel is compiled for FMA.
+#[inline(always)]
+fn madd<F: Real, const FMA: bool>(a: F, b: F, c: F) -> F {
+    if FMA {
+        a.mul_add(b, c)
+    } else {
+        a * b + c
+    }
+}
+
+/// The sum of a vector's lanes, halving (the same order on every call).
+#[inline(always)]
+fn lane_sum<F: Real, const L: usize>(mut v: [F; L]) -> F {
+    let mut h = L / 2;
+    while h > 0 {
+        for l in 0..h {
+            v[l] = v[l] + v[l + h];
+        }
+        h /= 2;
+    }
+    v[0]
+}
+
+/// Requests the cache line holding `x` into L2.
+#[inline(always)]
+fn prefetch_line<F>(x: *const F) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch has no effect beyond the caches, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch(x.cast::<i8>(), std::arch::x86_64::_MM_HINT_T1)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
+}
+
+/// `L` consecutive elements from `p` (unaligned).
+///
+/// # Safety
+/// `p .. p + L` must be readable.
+#[inline(always)]
+unsafe fn load<F: Copy, const L: usize>(p: *const F) -> [F; L] {
+    p.cast::<[F; L]>().read_unaligned()
+}
+
+/// `out` (m×n row-major) = or += `alpha`·A·B for the skinny shapes these kernels serve, A and
+/// B the stored row-major buffers read transposed where `ta`/`tb`. Returns false (nothing
+/// written) for the other shapes.
+#[allow(clippy::too_many_arguments)]
+pub fn try_product<F: Real>(
+    ta: bool,
+    tb: bool,
+    a: &[F],
+    b: &[F],
+    (m, n, k): (usize, usize, usize),
+    out: &mut [F],
+    accumulate: bool,
+    alpha: F,
+) -> bool {
+    if !(2..=MAX_COLS).contains(&n) || m < 4 || k < 8 {
+        return false;
+    }
+    let n_pad = n.div_ceil(NR) * NR;
+    let threads = rayon::current_num_threads();
+    let bands = if threads > 1 && m * n * k >= PARALLEL_FLOPS {
+        threads.min(m / 4).max(1)
+    } else {
+        1
+    };
+    match (ta, tb) {
+        // A row-major: rows of A against rows of Bᵀ (packed n_pad×k, zero rows past n).
+        (false, _) if k >= MIN_K_ROWS => {
+            // Each row of the copy starts at the same offset within a 64-byte line as A's rows
+            // (see `dot_tile`).
+            let size = std::mem::size_of::<F>();
+            let mut buf = vec![F::zero(); n_pad * k + 64 / size];
+            let a_phase = (a.as_ptr() as usize) % 64 / size;
+            let b_phase = (buf.as_ptr() as usize) % 64 / size;
+            let shift = (a_phase + 64 / size - b_phase) % (64 / size);
+            let bt = &mut buf[shift..shift + n_pad * k];
+            for j in 0..n {
+                for kk in 0..k {
+                    bt[j * k + kk] = if tb { b[j * k + kk] } else { b[kk * n + j] };
+                }
+            }
+            let bt = &*bt;
+            let band = m.div_ceil(bands);
+            run_bands(out, band * n, |i, o| {
+                let rows = &a[i * band * k..];
+                dot_rows(rows, bt, k, n, o, accumulate, alpha);
+            });
+        }
+        // Aᵀ·B with B row-major: outer products of the rows of A (k×m) and B (k×n, packed
+        // k×n_pad with zero columns past n).
+        (true, false) => {
+            let mut bp = vec![F::zero(); k * n_pad];
+            for kk in 0..k {
+                bp[kk * n_pad..kk * n_pad + n].copy_from_slice(&b[kk * n..kk * n + n]);
+            }
+            // Bands of output rows (columns of the stored A), whole vectors wide.
+            let band = m.div_ceil(bands).next_multiple_of(16).min(m);
+            run_bands(out, band * n, |i, o| {
+                let i0 = i * band;
+                let job = Outer {
+                    a,
+                    m,
+                    i0,
+                    b: &bp,
+                    n_pad,
+                    k,
+                    n,
+                    accumulate,
+                    alpha,
+                };
+                outer_cols(job, o);
+            });
+        }
+        _ => return false,
+    }
+    true
+}
+
+/// Runs `f(i, band i of out)` over `out` cut into pieces of `len`, in parallel when more
+/// than one.
+fn run_bands<F: Real>(out: &mut [F], len: usize, f: impl Fn(usize, &mut [F]) + Sync) {
+    if len >= out.len() {
+        f(0, out);
+    } else {
+        use rayon::prelude::*;
+        out.par_chunks_mut(len)
+            .enumerate()
+            .for_each(|(i, o)| f(i, o));
+    }
+}
+
+dispatched! {
+    /// `out[i, j]` (= or +=) `alpha`·Σ_k `a[i, k]`·`bt[j, k]` for the `out.len() / n` rows of
+    /// `a` (row stride k) and the n_pad ≥ n rows of `bt`.
+    fn dot_rows<F>(a: &[F], bt: &[F], k: usize, n: usize, out: &mut [F], accumulate: bool, alpha: F) => dot_rows_body
+}
+
+#[inline(always)]
+fn dot_rows_body<F: Real, const FMA: bool>(
+    a: &[F],
+    bt: &[F],
+    k: usize,
+    n: usize,
+    out: &mut [F],
+    accumulate: bool,
+    alpha: F,
+) {
+    let single = std::mem::size_of::<F>() == 4;
+    // Vector width in elements, and rows per tile: R·NR accumulators plus R row vectors fit
+    // the register file (32 vector registers on AVX-512, 16 below).
+    match (isa(), single) {
+        (Isa::Avx512, true) => dot_rows_tiled::<F, FMA, 16, 4>(a, bt, k, n, out, accumulate, alpha),
+        (Isa::Avx512, false) => dot_rows_tiled::<F, FMA, 8, 4>(a, bt, k, n, out, accumulate, alpha),
+        (Isa::Avx2, true) => dot_rows_tiled::<F, FMA, 8, 2>(a, bt, k, n, out, accumulate, alpha),
+        (Isa::Avx2, false) => dot_rows_tiled::<F, FMA, 4, 2>(a, bt, k, n, out, accumulate, alpha),
+        (Isa::Base, true) => dot_rows_tiled::<F, FMA, 4, 2>(a, bt, k, n, out, accumulate, alpha),
+        (Isa::Base, false) => dot_rows_tiled::<F, FMA, 2, 2>(a, bt, k, n, out, accumulate, alpha),
+    }
+}
+
+#[inline(always)]
+fn dot_rows_tiled<F: Real, const FMA: bool, const L: usize, const R: usize>(
+    a: &[F],
+    bt: &[F],
+    k: usize,
+    n: usize,
+    out: &mut [F],
+    accumulate: bool,
+    alpha: F,
+) {
+    let rows = out.len() / n;
+    let n_pad = n.div_ceil(NR) * NR;
+    assert!(a.len() >= rows * k && bt.len() >= n_pad * k);
+    // Columns of k per pass: the pass's slice of Bᵀ (n_pad rows) stays in L1 (24 KiB) while
+    // every tile of rows reads it; partial sums wait in `sums`.
+    let kc = k;
+    let mut sums = vec![F::zero(); rows * n_pad];
+    for k0 in (0..k).step_by(kc) {
+        let ks = k0..(k0 + kc).min(k);
+        let mut i = 0;
+        while i < rows {
+            let r = if i + R <= rows { R } else { 1 };
+            for j0 in (0..n_pad).step_by(NR) {
+                let tile = if r == R {
+                    dot_tile::<F, FMA, L, R>(&a[i * k..], &bt[j0 * k..], k, ks.clone())
+                } else {
+                    let t = dot_tile::<F, FMA, L, 1>(&a[i * k..], &bt[j0 * k..], k, ks.clone());
+                    std::array::from_fn(|q| if q == 0 { t[0] } else { [F::zero(); NR] })
+                };
+                for (q, row) in tile.iter().take(r).enumerate() {
+                    let s = &mut sums[(i + q) * n_pad + j0..][..NR];
+                    for (s, &v) in s.iter_mut().zip(row) {
+                        *s = *s + v;
+                    }
+                }
+            }
+            i += r;
+        }
+    }
+    for (o, s) in out.chunks_exact_mut(n).zip(sums.chunks_exact(n_pad)) {
+        for (o, &s) in o.iter_mut().zip(s) {
+            *o = if accumulate {
+                *o + alpha * s
+            } else {
+                alpha * s
+            };
+        }
+    }
+}
+
+/// Σ_{k in ks} a[q, k]·bt[j, k] for R rows of `a` and NR rows of `bt` (both of stride
+/// `stride`); `ks` starts at a multiple of L.
+#[inline(always)]
+fn dot_tile<F: Real, const FMA: bool, const L: usize, const R: usize>(
+    a: &[F],
+    bt: &[F],
+    stride: usize,
+    ks: std::ops::Range<usize>,
+) -> [[F; NR]; R] {
+    assert!(ks.end <= stride && a.len() >= R * stride && bt.len() >= NR * stride);
+    let (pa, pb) = (a.as_ptr(), bt.as_ptr());
+    let mut acc = [[[F::zero(); L]; NR]; R];
+    // Vectors start where `a`'s rows are 64-byte aligned (`bt` is packed with the same phase):
+    // a load across two cache lines costs two.
+    let size = std::mem::size_of::<F>();
+    let phase = (pa as usize / size + ks.start) % L;
+    let head = if (pa as usize).is_multiple_of(size)
+        && (stride * size).is_multiple_of(64)
+        && ks.end - ks.start >= 8 * L
+    {
+        (L - phase) % L
+    } else {
+        0
+    };
+    let head = head.min(ks.end - ks.start);
+    let full = ks.end - (ks.end - ks.start - head) % L;
+    // The head and the tail (fewer than L each): one step on zero-padded copies.
+    for (lo, hi) in [(ks.start, ks.start + head), (full, ks.end)] {
+        if hi > lo {
+            let mut av = [[F::zero(); L]; R];
+            let mut bv = [[F::zero(); L]; NR];
+            // Element by element: a variable-length copy would call memcpy.
+            for l in 0..hi - lo {
+                for (q, v) in av.iter_mut().enumerate() {
+                    v[l] = a[q * stride + lo + l];
+                }
+                for (j, v) in bv.iter_mut().enumerate() {
+                    v[l] = bt[j * stride + lo + l];
+                }
+            }
+            dot_step::<F, FMA, L, R>(&mut acc, &av, &bv);
+        }
+    }
+    let mut o = ks.start + head;
+    while o < full {
+        // SAFETY: o + L ≤ ks.end ≤ stride, and the rows q < R of `a` and j < NR of `bt`
+        // are in bounds (asserted above).
+        let mut av = [[F::zero(); L]; R];
+        for (q, v) in av.iter_mut().enumerate() {
+            *v = unsafe { load(pa.add(q * stride + o)) };
+        }
+        let mut bv = [[F::zero(); L]; NR];
+        for (j, v) in bv.iter_mut().enumerate() {
+            *v = unsafe { load(pb.add(j * stride + o)) };
+        }
+        dot_step::<F, FMA, L, R>(&mut acc, &av, &bv);
+        o += L;
+    }
+    // Plain loops (not `from_fn` closures, which may be compiled out of line without the
+    // kernel's target features, turning each FMA into a library call).
+    let mut sums = [[F::zero(); NR]; R];
+    for q in 0..R {
+        for j in 0..NR {
+            sums[q][j] = lane_sum(acc[q][j]);
+        }
+    }
+    sums
+}
+
+/// acc[q][j] += av[q]·bv[j], lane by lane (a function, not a closure: see `dot_tile`).
+#[inline(always)]
+fn dot_step<F: Real, const FMA: bool, const L: usize, const R: usize>(
+    acc: &mut [[[F; L]; NR]; R],
+    av: &[[F; L]; R],
+    bv: &[[F; L]; NR],
+) {
+    for j in 0..NR {
+        for q in 0..R {
+            for l in 0..L {
+                acc[q][j][l] = madd::<F, FMA>(av[q][l], bv[j][l], acc[q][j][l]);
+            }
+        }
+    }
+}
+
+/// One band of an `Aᵀ·B` product for [`outer_cols`].
+#[derive(Clone, Copy)]
+struct Outer<'a, F> {
+    /// A, stored k×m.
+    a: &'a [F],
+    m: usize,
+    /// The band's first output row (column of the stored A).
+    i0: usize,
+    /// B, stored k×n_pad (zero columns past n).
+    b: &'a [F],
+    n_pad: usize,
+    k: usize,
+    n: usize,
+    accumulate: bool,
+    alpha: F,
+}
+
+dispatched! {
+    /// Rows `i0 .. i0 + out.len() / n` of `out` (= or +=) `alpha`·Σ_k `a[k, i]`·`b[k, j]`.
+    fn outer_cols<F>(job: Outer<'_, F>, out: &mut [F]) => outer_cols_body
+}
+
+#[inline(always)]
+fn outer_cols_body<F: Real, const FMA: bool>(job: Outer<'_, F>, out: &mut [F]) {
+    let single = std::mem::size_of::<F>() == 4;
+    match (isa(), single) {
+        (Isa::Avx512, true) => outer_cols_tiled::<F, FMA, 16, 3>(job, out),
+        (Isa::Avx512, false) => outer_cols_tiled::<F, FMA, 8, 3>(job, out),
+        (Isa::Avx2, true) => outer_cols_tiled::<F, FMA, 8, 2>(job, out),
+        (Isa::Avx2, false) => outer_cols_tiled::<F, FMA, 4, 2>(job, out),
+        (Isa::Base, true) => outer_cols_tiled::<F, FMA, 4, 2>(job, out),
+        (Isa::Base, false) => outer_cols_tiled::<F, FMA, 2, 2>(job, out),
+    }
+}
+
+#[inline(always)]
+fn outer_cols_tiled<F: Real, const FMA: bool, const L: usize, const R: usize>(
+    job: Outer<'_, F>,
+    out: &mut [F],
+) {
+    let Outer {
+        a,
+        m,
+        i0,
+        b,
+        n_pad,
+        k,
+        n,
+        accumulate,
+        alpha,
+    } = job;
+    let width = out.len() / n;
+    assert!(a.len() >= k * m && i0 + width <= m && b.len() >= k * n_pad);
+    // Sums so far, column-major (n_pad × width) so that each tile loads and stores vectors.
+    let mut sums = vec![F::zero(); n_pad * width];
+    // Rows of A per block: the block's part of A stays in L2 while every tile reads it.
+    let kc = ((256 << 10) / (width.max(1) * std::mem::size_of::<F>())).clamp(16, k.max(16));
+    for k0 in (0..k).step_by(kc) {
+        let k1 = (k0 + kc).min(k);
+        let mut c = 0;
+        while c + L <= width {
+            let r = if c + R * L <= width { R } else { 1 };
+            for j0 in (0..n_pad).step_by(NR) {
+                // The first tile over these columns requests the next block's rows.
+                let ahead = if j0 == 0 && k1 + (k1 - k0) <= k {
+                    k1 - k0
+                } else {
+                    0
+                };
+                if r == R {
+                    outer_tile::<F, FMA, L, R>(
+                        a,
+                        m,
+                        i0 + c,
+                        b,
+                        n_pad,
+                        j0,
+                        k0..k1,
+                        ahead,
+                        &mut sums,
+                        width,
+                        c,
+                    );
+                } else {
+                    outer_tile::<F, FMA, L, 1>(
+                        a,
+                        m,
+                        i0 + c,
+                        b,
+                        n_pad,
+                        j0,
+                        k0..k1,
+                        ahead,
+                        &mut sums,
+                        width,
+                        c,
+                    );
+                }
+            }
+            c += r * L;
+        }
+        // The last columns, fewer than a vector.
+        for cc in c..width {
+            for j in 0..n {
+                let mut s = sums[j * width + cc];
+                for kk in k0..k1 {
+                    s = madd::<F, FMA>(a[kk * m + i0 + cc], b[kk * n_pad + j], s);
+                }
+                sums[j * width + cc] = s;
+            }
+        }
+    }
+    for (i, row) in out.chunks_exact_mut(n).enumerate() {
+        for (j, o) in row.iter_mut().enumerate() {
+            let v = alpha * sums[j * width + i];
+            *o = if accumulate { *o + v } else { v };
+        }
+    }
+}
+
+/// sums[j0 + j, c .. c + R·L] += Σ_{kk in ks} a[kk, i .. i + R·L]·b[kk, j0 + j], j < NR;
+/// the same columns `ahead` rows further down are requested from memory along the way.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn outer_tile<F: Real, const FMA: bool, const L: usize, const R: usize>(
+    a: &[F],
+    m: usize,
+    i: usize,
+    b: &[F],
+    n_pad: usize,
+    j0: usize,
+    ks: std::ops::Range<usize>,
+    ahead: usize,
+    sums: &mut [F],
+    width: usize,
+    c: usize,
+) {
+    assert!(
+        ks.end <= b.len() / n_pad
+            && (ks.end == 0 || (ks.end - 1) * m + i + R * L <= a.len())
+            && j0 + NR <= n_pad
+            && (j0 + NR - 1) * width + c + R * L <= sums.len()
+    );
+    let (pa, pb, ps) = (a.as_ptr(), b.as_ptr(), sums.as_mut_ptr());
+    // SAFETY (all reads and writes below): within the bounds asserted above.
+    let mut acc = [[[F::zero(); L]; R]; NR];
+    for (j, acc_j) in acc.iter_mut().enumerate() {
+        for (q, v) in acc_j.iter_mut().enumerate() {
+            *v = unsafe { load(ps.add((j0 + j) * width + c + q * L)) };
+        }
+    }
+    for kk in ks {
+        let mut av = [[F::zero(); L]; R];
+        for (q, v) in av.iter_mut().enumerate() {
+            *v = unsafe { load(pa.add(kk * m + i + q * L)) };
+        }
+        for q in 0..R {
+            prefetch_line(pa.wrapping_add((kk + ahead) * m + i + q * L));
+        }
+        for (j, acc_j) in acc.iter_mut().enumerate() {
+            let bj = unsafe { *pb.add(kk * n_pad + j0 + j) };
+            for q in 0..R {
+                for l in 0..L {
+                    acc_j[q][l] = madd::<F, FMA>(av[q][l], bj, acc_j[q][l]);
+                }
+            }
+        }
+    }
+    for (j, acc_j) in acc.iter().enumerate() {
+        for (q, v) in acc_j.iter().enumerate() {
+            unsafe {
+                ps.add((j0 + j) * width + c + q * L)
+                    .cast::<[F; L]>()
+                    .write_unaligned(*v)
+            };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// out = or += alpha·op(A)·op(B) by the definition, in f64.
+    #[allow(clippy::too_many_arguments)]
+    fn naive(
+        ta: bool,
+        tb: bool,
+        a: &[f64],
+        b: &[f64],
+        (m, n, k): (usize, usize, usize),
+        out: &mut [f64],
+        accumulate: bool,
+        alpha: f64,
+    ) {
+        for i in 0..m {
+            for j in 0..n {
+                let s: f64 = (0..k)
+                    .map(|kk| {
+                        let x = if ta { a[kk * m + i] } else { a[i * k + kk] };
+                        let y = if tb { b[j * k + kk] } else { b[kk * n + j] };
+                        x * y
+                    })
+                    .sum();
+                let o = &mut out[i * n + j];
+                *o = if accumulate {
+                    *o + alpha * s
+                } else {
+                    alpha * s
+                };
+            }
+        }
+    }
+
+    fn check<F: Real>(tol: f64) {
+        let mut seed = 7u64;
+        let mut rand = move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((seed >> 11) as f64 / (1u64 << 53) as f64) - 0.5
+        };
+        // Odd sizes: row and column remainders, k not a multiple of any vector width, and
+        // operands that start off any alignment (the slices begin `skew` elements in).
+        for &(m, n, k) in &[
+            (4, 2, 8),
+            (7, 3, 600),
+            (33, 10, 784),
+            (100, 15, 37),
+            (61, 11, 515),
+            (130, 5, 64),
+            (9, 7, 1000),
+            (300, 10, 200),
+            (600, 10, 520),
+        ] {
+            for (ta, tb) in [(false, false), (false, true), (true, false)] {
+                for (skew, accumulate) in [(0, false), (1, true), (3, false)] {
+                    let a64: Vec<f64> = (0..m * k + skew).map(|_| rand()).collect();
+                    let b64: Vec<f64> = (0..k * n + skew).map(|_| rand()).collect();
+                    let o64: Vec<f64> = (0..m * n).map(|_| rand()).collect();
+                    let (a, b): (Vec<F>, Vec<F>) = (
+                        a64.iter().map(|&v| F::c(v)).collect(),
+                        b64.iter().map(|&v| F::c(v)).collect(),
+                    );
+                    let mut out: Vec<F> = o64.iter().map(|&v| F::c(v)).collect();
+                    let alpha = -0.75;
+                    let handled = try_product(
+                        ta,
+                        tb,
+                        &a[skew..],
+                        &b[skew..],
+                        (m, n, k),
+                        &mut out,
+                        accumulate,
+                        F::c(alpha),
+                    );
+                    assert_eq!(handled, ta || k >= MIN_K_ROWS, "{m}x{n}x{k} ta={ta}");
+                    if !handled {
+                        continue;
+                    }
+                    let wide =
+                        |v: &[F]| v.iter().map(|x| x.to_f64().unwrap()).collect::<Vec<f64>>();
+                    let mut want = wide(&out.iter().map(|_| F::zero()).collect::<Vec<F>>());
+                    want.copy_from_slice(&wide(&o64.iter().map(|&v| F::c(v)).collect::<Vec<F>>()));
+                    naive(
+                        ta,
+                        tb,
+                        &wide(&a)[skew..],
+                        &wide(&b)[skew..],
+                        (m, n, k),
+                        &mut want,
+                        accumulate,
+                        alpha,
+                    );
+                    for (x, w) in wide(&out).iter().zip(&want) {
+                        assert!(
+                            (x - w).abs() <= tol * (k as f64).sqrt(),
+                            "{m}x{n}x{k} ta={ta} tb={tb} skew={skew}: {x} vs {w}"
+                        );
+                    }
+                }
+            }
+        }
+        // Shapes left to the general GEMM.
+        let mut out = vec![F::zero(); 4 * 16];
+        assert!(!try_product(
+            false,
+            false,
+            &[F::zero(); 4 * 8],
+            &[F::zero(); 8 * 16],
+            (4, 16, 8),
+            &mut out,
+            false,
+            F::one()
+        ));
+        assert!(!try_product(
+            true,
+            true,
+            &[F::zero(); 8 * 8],
+            &[F::zero(); 8 * 4],
+            (8, 4, 8),
+            &mut out,
+            false,
+            F::one()
+        ));
+    }
+
+    #[test]
+    fn skinny_products_match_the_definition() {
+        check::<f64>(1e-14);
+        check::<f32>(2e-6);
+    }
+}
