@@ -148,6 +148,11 @@ pub fn phases(cfg: &RewriteConfig) -> Vec<Phase> {
             global: Some(gemm_pass),
         });
         out.push(Phase {
+            name: "local_dot22_crossentropy_grad",
+            rewrites: vec![],
+            global: Some(dot22_crossentropy_grad),
+        });
+        out.push(Phase {
             name: "merge2",
             rewrites: vec![],
             global: Some(merge),
@@ -834,6 +839,87 @@ fn crossentropy_outputs_unused(fg: &mut FunctionGraph) {
             let sm = fg.current(sm);
             let _ = fg.replace(&v, sm, "graph_merge_softmax_with_crossentropy_softmax");
         }
+    }
+}
+
+/// The weight gradient of a softmax-regression layer, `Dot22{TN}(X, dx)` with
+/// `dx = CrossentropySoftmax1HotWithBiasDx(dz, sm, y)` and `sm` the softmax output of
+/// `CrossentropySoftmaxArgmax1HotWithBias(Dot22(X, W), b, y)` (or `SoftmaxWithBias(Dot22(X, W),
+/// b)`), together with those nodes → one
+/// `Dot22CrossentropySoftmaxGrad(X, W, b, y, dz)` whose outputs stand for all of them: both
+/// products and the softmax in one pass over X (see `ops::linear_xent`). Runs after the GEMM
+/// pass, which takes the products that feed an update (`W - lr·Xᵀ·dx`) first.
+fn dot22_crossentropy_grad(fg: &mut FunctionGraph) {
+    const REASON: &str = "local_dot22_crossentropy_grad";
+    for v in fg.toposort() {
+        let v = fg.current(&v);
+        if v.op()
+            != Some(&Op::Dot22 {
+                trans_a: true,
+                trans_b: false,
+            })
+        {
+            continue;
+        }
+        let ins = v.owner_inputs();
+        let (x, dx) = (&ins[0], &ins[1]);
+        if dx.op() != Some(&Op::Nnet(NnetOp::CrossentropySoftmax1HotWithBiasDx)) {
+            continue;
+        }
+        let dx_ins = dx.owner_inputs();
+        let (dz, sm, y) = (&dx_ins[0], &dx_ins[1], &dx_ins[2]);
+        // The softmax of the fused crossentropy node (a step that returns the cost), or a
+        // SoftmaxWithBias (one that does not).
+        let Some((node, out_index)) = sm.owner() else {
+            continue;
+        };
+        let node = node.clone();
+        let fused_costs = match (&node.op, out_index) {
+            (Op::Nnet(NnetOp::CrossentropySoftmaxArgmax1HotWithBias), 1) => {
+                if node.inputs[2].id() != y.id() {
+                    continue;
+                }
+                true
+            }
+            (Op::Nnet(NnetOp::SoftmaxWithBias), 0) => false,
+            _ => continue,
+        };
+        let (logits, b) = (&node.inputs[0], &node.inputs[1]);
+        if logits.op()
+            != Some(&Op::Dot22 {
+                trans_a: false,
+                trans_b: false,
+            })
+            || logits.owner_inputs()[0].id() != x.id()
+        {
+            continue;
+        }
+        let w = &logits.owner_inputs()[1];
+        if ![w, b, dz].iter().all(|t| t.dtype() == x.dtype()) || dz.ndim() > 1 {
+            continue;
+        }
+        let outs = apply(
+            Op::Nnet(NnetOp::Dot22CrossentropySoftmaxGrad),
+            vec![x.clone(), w.clone(), b.clone(), y.clone(), dz.clone()],
+        );
+        if outs.iter().any(|o| o.error().is_some()) {
+            continue;
+        }
+        if fused_costs {
+            for (k, new) in outs.iter().take(3).enumerate() {
+                let old = crate::graph::output_of(&node, k);
+                if fg.contains(&old) {
+                    let _ = fg.replace(&old, new.clone(), REASON);
+                }
+            }
+        } else {
+            let sm = fg.current(sm);
+            let _ = fg.replace(&sm, outs[1].clone(), REASON);
+        }
+        let dx = fg.current(dx);
+        let _ = fg.replace(&dx, outs[3].clone(), REASON);
+        let v = fg.current(&v);
+        let _ = fg.replace(&v, outs[4].clone(), REASON);
     }
 }
 

@@ -518,7 +518,12 @@ fn mlp_step_graph_as_theano() {
         array![0.0, 0.1, -0.1].into(),
     ];
     for (outs, returns_cost) in [(&grad_refs, false), (&with_cost, true)] {
-        let fast = function(&inputs, outs).unwrap();
+        // Theano's graph: without rheano's one-pass output layer (tested below).
+        let theano_like = FunctionOptions {
+            excluding: vec!["local_dot22_crossentropy_grad".into()],
+            ..Default::default()
+        };
+        let fast = function_with(&inputs, outs, theano_like).unwrap();
         let plain = function_with(
             &inputs,
             outs,
@@ -545,4 +550,106 @@ fn mlp_step_graph_as_theano() {
             }
         }
     }
+}
+
+/// The output layer of a classifier — `Dot22(X, W)`, the fused softmax crossentropy, its
+/// gradient and `Dot22{TN}(X, dx)` — becomes one `Dot22CrossentropySoftmaxGrad` node that reads
+/// X once, with or without the cost among the outputs, and gives what the unfused nodes give:
+/// on the row kernel's shapes (n ≤ 15 classes, k ≥ 512), the general GEMM's (short rows, many
+/// classes), split across threads, and on rows whose logits overflow.
+#[test]
+fn output_layer_gradient_in_one_pass() {
+    fn check(dt: rheano::DType, (m, k, n): (usize, usize, usize), trap: bool) {
+        let x = T::tensor(dt, &[false, false], "X");
+        let w = T::tensor(dt, &[false, false], "W");
+        let b = T::tensor(dt, &[false], "b");
+        let y = T::lvector("y");
+        let cost =
+            T::nnet::categorical_crossentropy(T::nnet::softmax(T::dot(&x, &w) + &b), &y).mean();
+        let g = rheano::grad(&cost, &[&w, &b]).unwrap();
+        let xv = ndarray::Array2::from_shape_fn((m, k), |(i, j)| {
+            let v = ((i * 31 + j * 17) % 23) as f64 / 23.0 - 0.3;
+            if trap && i == 1 && j == 0 {
+                1e300
+            } else {
+                v
+            }
+        });
+        let wv = ndarray::Array2::from_shape_fn((k, n), |(i, j)| {
+            ((i * 7 + j * 5) % 13) as f64 / 13.0 - 0.5
+        });
+        let bv = Array1::from_shape_fn(n, |j| 0.1 * j as f64);
+        let yv = Array1::from_shape_fn(m, |i| ((i * 3) % n) as i64);
+        let args: Vec<Value> = vec![
+            Value::from(xv).cast(dt),
+            Value::from(wv).cast(dt),
+            Value::from(bv).cast(dt),
+            yv.into(),
+        ];
+        let tol = if dt == rheano::DType::Float32 {
+            1e-5
+        } else {
+            1e-12
+        };
+        for outs in [vec![&cost, &g[0], &g[1]], vec![&g[0], &g[1]]] {
+            let ins = [&x, &w, &b, &y];
+            let fused = function(&ins, &outs).unwrap();
+            let dp = fused.debugprint();
+            assert_eq!(
+                common::node_ids(&dp, "Dot22CrossentropySoftmaxGrad").len(),
+                1,
+                "{dp}"
+            );
+            assert!(!dp.contains("Dot22{TN}"), "{dp}");
+            let unfused = function_with(
+                &ins,
+                &outs,
+                FunctionOptions {
+                    excluding: vec!["local_dot22_crossentropy_grad".into()],
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+            let (got, want) = (fused.call(&args).unwrap(), unfused.call(&args).unwrap());
+            for (a, e) in got.iter().zip(&want) {
+                assert_eq!(a.shape(), e.shape());
+                for (p, q) in a.to_f64_vec().iter().zip(e.to_f64_vec()) {
+                    let same = (p.is_nan() && q.is_nan())
+                        || p == &q
+                        || (p - q).abs() <= tol * (1.0 + q.abs());
+                    assert!(same, "{dt:?} {m}x{k}x{n} trap={trap}: {p} vs {q}");
+                }
+            }
+        }
+    }
+    for dt in [rheano::DType::Float64, rheano::DType::Float32] {
+        check(dt, (7, 600, 10), false); // row kernel, one block
+        check(dt, (300, 40, 3), false); // short rows: general GEMM per block
+        check(dt, (50, 20, 20), false); // many classes
+        check(dt, (1000, 520, 10), false); // several blocks, split across threads
+        check(dt, (40, 600, 4), true); // a row of overflowing logits
+    }
+}
+
+/// The one-pass output layer checks its labels like the nodes it replaces.
+#[test]
+fn output_layer_gradient_rejects_bad_labels() {
+    let x = T::dmatrix("X");
+    let w = T::dmatrix("W");
+    let y = T::lvector("y");
+    let cost = T::nnet::categorical_crossentropy(T::nnet::softmax(T::dot(&x, &w)), &y).mean();
+    let g = rheano::grad(&cost, &[&w]).unwrap();
+    let f = function(&[&x, &w, &y], &[&cost, &g[0]]).unwrap();
+    let args: Vec<Value> = vec![
+        ndarray::Array2::<f64>::ones((3, 4)).into_dyn().into(),
+        ndarray::Array2::<f64>::ones((4, 2)).into_dyn().into(),
+        Array1::from(vec![0i64, 2, 1]).into(),
+    ];
+    let err = f.call(&args).unwrap_err().to_string();
+    assert!(
+        f.debugprint().contains("Dot22CrossentropySoftmaxGrad"),
+        "{}",
+        f.debugprint()
+    );
+    assert!(err.contains('2') && err.contains("Crossentropy"), "{err}");
 }

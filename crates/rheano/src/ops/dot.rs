@@ -174,18 +174,52 @@ fn product_into<F: crate::math::Real>(
     let b_std = ba.as_standard_layout();
     let a_s = a_std.as_slice().expect("standard layout");
     let b_s = b_std.as_slice().expect("standard layout");
+    product_slices(ta, tb, a_s, b_s, (m, n, k), out, accumulate, alpha, true);
+}
+
+/// [`product_into`] over row-major slices; `parallel` lets a large product use rayon's threads
+/// (off inside work that is already split across them).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn product_slices<F: crate::math::Real>(
+    ta: bool,
+    tb: bool,
+    a_s: &[F],
+    b_s: &[F],
+    (m, n, k): (usize, usize, usize),
+    out: &mut [F],
+    accumulate: bool,
+    alpha: F,
+    parallel: bool,
+) {
+    if k == 0 || m == 0 || n == 0 {
+        return;
+    }
     // Strides (row, column) of the logical operands over the stored row-major buffers.
     let (a_rs, a_cs) = if ta { (1, m as isize) } else { (k as isize, 1) };
     let (b_rs, b_cs) = if tb { (1, k as isize) } else { (n as isize, 1) };
     assert_eq!(out.len(), m * n, "output buffer of the product");
-    if super::skinny::try_product(ta, tb, a_s, b_s, (m, n, k), out, accumulate, alpha) {
+    if super::skinny::try_product(
+        ta,
+        tb,
+        a_s,
+        b_s,
+        (m, n, k),
+        out,
+        accumulate,
+        alpha,
+        parallel,
+    ) {
         return;
     }
     // With several threads, a large product runs as one single-threaded product per thread on a
     // band of output rows (or columns, whichever duplicates the smaller operand's packing): on
     // this kind of machine that scales better than the gemm crate's own splitting, which is
     // left only the large products too narrow to split.
-    let threads = rayon::current_num_threads();
+    let threads = if parallel {
+        rayon::current_num_threads()
+    } else {
+        1
+    };
     let large = threads > 1 && m * n * k >= 1 << 18;
     // Row bands each pack all of B (k×n), column bands all of A (m×k).
     let (rows_ok, cols_ok) = (m >= 32 * threads, n >= 32 * threads);

@@ -324,6 +324,10 @@ impl NnetOp {
                 ]
             }
             ConfusionMatrix => vec![Disconnected, Disconnected],
+            Dot22CrossentropySoftmaxGrad => x
+                .iter()
+                .map(|_| Undefined("Dot22CrossentropySoftmaxGrad exists only in compiled graphs (it computes a gradient); differentiate the graph before compiling".into()))
+                .collect(),
             CrossentropySoftmaxDense => {
                 // nll_i = −Σ_j Y_ij x_ij + (Σ_j Y_ij)·lse_i: d/dx = g·(rowsum(Y)·softmax(x) − Y), d/dY = −g·log_softmax(x).
                 let (xx, y, g) = (&x[0], &x[1], g().dimshuffle(&[Some(0), None]));

@@ -6,6 +6,7 @@ pub mod composite;
 pub mod dot;
 pub mod elemwise;
 mod grads;
+mod linear_xent;
 pub mod nnet;
 pub mod reduce;
 pub mod scalar;

@@ -28,6 +28,11 @@ pub enum NnetOp {
     CrossentropySoftmaxArgmax1HotWithBias,
     /// (dy, sm, labels) → dy_i·(sm\[i\] − onehot(label_i)).
     CrossentropySoftmax1HotWithBiasDx,
+    /// (X, W, b, labels, dz) → (nll, sm, argmax, dx, Xᵀ·dx): `CrossentropySoftmaxArgmax1HotWithBias`
+    /// of `Dot22(X, W)` and b, its `CrossentropySoftmax1HotWithBiasDx` for dz, and the weight
+    /// gradient `Dot22{TN}(X, dx)`, in one pass over X (built by the optimizer, see
+    /// `ops::linear_xent`).
+    Dot22CrossentropySoftmaxGrad,
     /// (x, Y) → −Σ_j Y[i, j]·log_softmax(x)[i, j] per row: crossentropy of a softmax against
     /// one-hot or soft target rows, in one pass (built by a stabilising rewrite).
     CrossentropySoftmaxDense,
@@ -58,6 +63,7 @@ impl NnetOp {
     pub fn n_outputs(&self) -> usize {
         match self {
             NnetOp::CrossentropySoftmaxArgmax1HotWithBias => 3,
+            NnetOp::Dot22CrossentropySoftmaxGrad => 5,
             NnetOp::ConfusionMatrix => 2,
             _ => 1,
         }
@@ -187,6 +193,39 @@ impl NnetOp {
                     format!("y_idx must be 1-d tensor of [u]ints. Got {y}"),
                 )?;
                 Ok(vec![sm.with_dtype(sm.dtype.upcast(dy.dtype))])
+            }
+            Dot22CrossentropySoftmaxGrad => {
+                let [x, w, b, y, dz] = inputs else {
+                    return Err(type_err(
+                        self.to_string(),
+                        "expects 5 inputs (X, W, b, y_idx, dz)".into(),
+                    ));
+                };
+                let d = x.dtype;
+                need(
+                    float2(x)
+                        && float2(w)
+                        && b.ndim() == 1
+                        && dz.ndim() <= 1
+                        && [w, b, dz].iter().all(|t| t.dtype == d),
+                    self,
+                    type_err,
+                    format!("expects float matrices X and W, a vector b and a scalar or vector dz of one dtype, got {x}, {w}, {b}, {dz}"),
+                )?;
+                need(
+                    y.ndim() == 1 && y.dtype.is_int(),
+                    self,
+                    value_err,
+                    format!("y_idx must be 1-d tensor of [u]ints. Got {y}"),
+                )?;
+                let rows = TensorType::new(d, vec![x.broadcastable[0], w.broadcastable[1]]);
+                Ok(vec![
+                    TensorType::new(d, y.broadcastable.clone()),
+                    rows.clone(),
+                    (*y).clone(),
+                    rows,
+                    TensorType::new(d, vec![x.broadcastable[1], w.broadcastable[1]]),
+                ])
             }
             CrossentropySoftmaxDense => {
                 let (x, y) = (inputs[0], inputs[1]);
@@ -349,6 +388,64 @@ impl NnetOp {
                     }
                     F::wrap(out.into_dyn())
                 })]
+            }
+            Dot22CrossentropySoftmaxGrad => {
+                let (x, w, b, y, dz) = (inputs[0], inputs[1], inputs[2], inputs[3], inputs[4]);
+                let (m, k, n) = (x.shape()[0], x.shape()[1], w.shape()[1]);
+                if w.shape()[0] != k {
+                    return Err(Error::value(
+                        name,
+                        format!(
+                            "Incompatible shapes for dot: X is {m}×{k}, W is {}×{n}",
+                            w.shape()[0]
+                        ),
+                    ));
+                }
+                if b.len() != n && b.len() != 1 {
+                    return Err(Error::value(
+                        name,
+                        format!("b must have same number of columns as x (x.shape = [{m}, {n}], b.shape = {:?})", b.shape()),
+                    ));
+                }
+                if y.len() != m {
+                    return Err(Error::value(
+                        name,
+                        format!(
+                            "y_idx must have same number of rows as x ({} vs {m})",
+                            y.len()
+                        ),
+                    ));
+                }
+                if dz.len() != m && dz.len() != 1 {
+                    return Err(Error::value(
+                        name,
+                        format!("dy has {} entries for {m} rows", dz.len()),
+                    ));
+                }
+                let labels = check_labels(&name, y, m, n)?;
+                let (nll, sm, am, dx, dw) = float_op!(out_dt, F => {
+                    let flat = |v: &Value| {
+                        let a = v.to_array::<F>();
+                        a.as_standard_layout().iter().copied().collect::<Vec<F>>()
+                    };
+                    let xa = x.to_array::<F>();
+                    let xs = xa.as_standard_layout();
+                    let (nll, sm, am, dx, dw) = super::linear_xent::linear_crossentropy::<F>(
+                        xs.as_slice().expect("standard layout"),
+                        (m, k),
+                        &flat(w),
+                        n,
+                        &flat(b),
+                        &labels,
+                        &flat(dz),
+                    );
+                    let wrap = |v: Vec<F>, shape: &[usize]| {
+                        F::wrap(ArrayD::from_shape_vec(IxDyn(shape), v).expect("shape"))
+                    };
+                    (wrap(nll, &[m]), wrap(sm, &[m, n]), am, wrap(dx, &[m, n]), wrap(dw, &[k, n]))
+                });
+                let am = Value::I64(ArrayD::from_shape_vec(IxDyn(&[m]), am).expect("shape"));
+                vec![nll, sm, am.cast(y.dtype()), dx, dw]
             }
             CrossentropySoftmaxDense => {
                 let (x, y) = (inputs[0], inputs[1]);
@@ -944,7 +1041,10 @@ pub fn softmax_grad<F: Real>(dy: &ArrayD<F>, sm: &ArrayD<F>, axis: usize) -> Arr
 }
 
 /// Per row: nll = log Σ e^(r − m) − (r_y − m), the softmax, and the first argmax.
-fn softmax_nll<F: Real>(r: &ArrayD<F>, labels: &[usize]) -> (ArrayD<F>, ArrayD<F>, ArrayD<i64>) {
+pub(crate) fn softmax_nll<F: Real>(
+    r: &ArrayD<F>,
+    labels: &[usize],
+) -> (ArrayD<F>, ArrayD<F>, ArrayD<i64>) {
     let mut nll = Vec::with_capacity(labels.len());
     let mut am = Vec::with_capacity(labels.len());
     // Contiguous rows: the vectorised row kernel, which also gives max, argmax and the sum.
@@ -1032,6 +1132,7 @@ impl fmt::Display for NnetOp {
                 f.write_str("CrossentropySoftmaxArgmax1HotWithBias")
             }
             CrossentropySoftmax1HotWithBiasDx => f.write_str("CrossentropySoftmax1HotWithBiasDx"),
+            Dot22CrossentropySoftmaxGrad => f.write_str("Dot22CrossentropySoftmaxGrad"),
             PrependScalarConstant(v) => write!(
                 f,
                 "Prepend_scalar_constant_to_each_row{{{}}}",

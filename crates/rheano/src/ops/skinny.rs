@@ -22,7 +22,7 @@ pub const MAX_COLS: usize = 15;
 
 /// The shortest rows [`dot_rows`] takes: below, its per-tile sums across vector lanes cost
 /// more than the general GEMM's packing (measured: 4096×256·256×10 is faster packed).
-const MIN_K_ROWS: usize = 512;
+pub(crate) const MIN_K_ROWS: usize = 512;
 
 /// Output columns per register tile (n is padded with zero columns to a multiple).
 const NR: usize = 5;
@@ -87,12 +87,17 @@ pub fn try_product<F: Real>(
     out: &mut [F],
     accumulate: bool,
     alpha: F,
+    parallel: bool,
 ) -> bool {
     if !(2..=MAX_COLS).contains(&n) || m < 4 || k < 8 {
         return false;
     }
     let n_pad = n.div_ceil(NR) * NR;
-    let threads = rayon::current_num_threads();
+    let threads = if parallel {
+        rayon::current_num_threads()
+    } else {
+        1
+    };
     let bands = if threads > 1 && m * n * k >= PARALLEL_FLOPS {
         threads.min(m / 4).max(1)
     } else {
@@ -101,24 +106,10 @@ pub fn try_product<F: Real>(
     match (ta, tb) {
         // A row-major: rows of A against rows of Bᵀ (packed n_pad×k, zero rows past n).
         (false, _) if k >= MIN_K_ROWS => {
-            // Each row of the copy starts at the same offset within a 64-byte line as A's rows
-            // (see `dot_tile`).
-            let size = std::mem::size_of::<F>();
-            let mut buf = vec![F::zero(); n_pad * k + 64 / size];
-            let a_phase = (a.as_ptr() as usize) % 64 / size;
-            let b_phase = (buf.as_ptr() as usize) % 64 / size;
-            let shift = (a_phase + 64 / size - b_phase) % (64 / size);
-            let bt = &mut buf[shift..shift + n_pad * k];
-            for j in 0..n {
-                for kk in 0..k {
-                    bt[j * k + kk] = if tb { b[j * k + kk] } else { b[kk * n + j] };
-                }
-            }
-            let bt = &*bt;
+            let rhs = PackedRhs::new(b, tb, n, k, a.as_ptr());
             let band = m.div_ceil(bands);
             run_bands(out, band * n, |i, o| {
-                let rows = &a[i * band * k..];
-                dot_rows(rows, bt, k, n, o, accumulate, alpha);
+                rows_times_packed(&a[i * band * k..], &rhs, o, accumulate, alpha);
             });
         }
         // Aᵀ·B with B row-major: outer products of the rows of A (k×m) and B (k×n, packed
@@ -139,16 +130,133 @@ pub fn try_product<F: Real>(
                     b: &bp,
                     n_pad,
                     k,
-                    n,
-                    accumulate,
-                    alpha,
+                    rows_after: 0,
                 };
-                outer_cols(job, o);
+                let mut sums = vec![F::zero(); n_pad * (o.len() / n)];
+                outer_cols(job, &mut sums);
+                finish_transposed(&sums, n_pad, o, n, accumulate, alpha);
             });
         }
         _ => return false,
     }
     true
+}
+
+/// Bᵀ (n×k, rows of zeros up to a multiple of [`NR`]) packed for [`rows_times_packed`]: each
+/// row starts at the same offset within a 64-byte line as the rows of the A it will meet (see
+/// `dot_tile`), so that the product of many row blocks of one A packs B once.
+pub(crate) struct PackedRhs<F> {
+    buf: Vec<F>,
+    shift: usize,
+    n: usize,
+    k: usize,
+}
+
+impl<F: Real> PackedRhs<F> {
+    /// Packs B, stored k×n row-major (or n×k where `tb`), for rows of A that start at `a_row`'s
+    /// offset within a cache line (any row of an A of k columns, when k·size is a multiple
+    /// of 64).
+    pub(crate) fn new(b: &[F], tb: bool, n: usize, k: usize, a_row: *const F) -> PackedRhs<F> {
+        let size = std::mem::size_of::<F>();
+        let n_pad = n.div_ceil(NR) * NR;
+        let mut buf = vec![F::zero(); n_pad * k + 64 / size];
+        let a_phase = (a_row as usize) % 64 / size;
+        let b_phase = (buf.as_ptr() as usize) % 64 / size;
+        let shift = (a_phase + 64 / size - b_phase) % (64 / size);
+        let bt = &mut buf[shift..shift + n_pad * k];
+        for j in 0..n {
+            for kk in 0..k {
+                bt[j * k + kk] = if tb { b[j * k + kk] } else { b[kk * n + j] };
+            }
+        }
+        PackedRhs { buf, shift, n, k }
+    }
+
+    fn bt(&self) -> &[F] {
+        &self.buf[self.shift..]
+    }
+}
+
+/// `out` (rows×n, rows = out.len() / n) = or += `alpha`·A·B for the first rows of `a` (row
+/// stride k), on this thread, with B packed by [`PackedRhs::new`].
+pub(crate) fn rows_times_packed<F: Real>(
+    a: &[F],
+    rhs: &PackedRhs<F>,
+    out: &mut [F],
+    accumulate: bool,
+    alpha: F,
+) {
+    dot_rows(a, rhs.bt(), rhs.k, rhs.n, out, accumulate, alpha);
+}
+
+/// `out[i, j]` (= or +=) `alpha`·`sums[j, i]` for `sums` n_pad × (out.len() / n), the
+/// transposed sums of [`outer_cols`].
+fn finish_transposed<F: Real>(
+    sums: &[F],
+    n_pad: usize,
+    out: &mut [F],
+    n: usize,
+    accumulate: bool,
+    alpha: F,
+) {
+    let width = sums.len() / n_pad;
+    for (i, row) in out.chunks_exact_mut(n).enumerate() {
+        for (j, o) in row.iter_mut().enumerate() {
+            let v = alpha * sums[j * width + i];
+            *o = if accumulate { *o + v } else { v };
+        }
+    }
+}
+
+/// A sum of products Aᵀ·B (A stored k×m, B stored k×n, n ≤ [`MAX_COLS`]) over blocks of rows,
+/// kept transposed between blocks (the layout the kernel adds into).
+pub(crate) struct TransposedSums<F> {
+    sums: Vec<F>,
+    m: usize,
+    n: usize,
+    n_pad: usize,
+}
+
+impl<F: Real> TransposedSums<F> {
+    pub(crate) fn new(m: usize, n: usize) -> TransposedSums<F> {
+        assert!(n <= MAX_COLS);
+        let n_pad = n.div_ceil(NR) * NR;
+        TransposedSums {
+            sums: vec![F::zero(); n_pad * m],
+            m,
+            n,
+            n_pad,
+        }
+    }
+
+    /// Adds Aᵀ·B for the first k rows of `a` (k×m) and `b` (k×n), on this thread; the
+    /// `rows_after` rows of `a` that follow (the next block) are requested from memory along
+    /// the way.
+    pub(crate) fn add(&mut self, a: &[F], b: &[F], k: usize, rows_after: usize) {
+        let (m, n, n_pad) = (self.m, self.n, self.n_pad);
+        assert!(a.len() >= k * m && b.len() >= k * n);
+        let mut bp = vec![F::zero(); k * n_pad];
+        for kk in 0..k {
+            bp[kk * n_pad..kk * n_pad + n].copy_from_slice(&b[kk * n..kk * n + n]);
+        }
+        let job = Outer {
+            a,
+            m,
+            i0: 0,
+            b: &bp,
+            n_pad,
+            k,
+            rows_after,
+        };
+        outer_cols(job, &mut self.sums);
+    }
+
+    /// The sum as an m×n row-major matrix.
+    pub(crate) fn into_matrix(self) -> Vec<F> {
+        let mut out = vec![F::zero(); self.m * self.n];
+        finish_transposed(&self.sums, self.n_pad, &mut out, self.n, false, F::one());
+        out
+    }
 }
 
 /// Runs `f(i, band i of out)` over `out` cut into pieces of `len`, in parallel when more
@@ -340,14 +448,15 @@ struct Outer<'a, F> {
     b: &'a [F],
     n_pad: usize,
     k: usize,
-    n: usize,
-    accumulate: bool,
-    alpha: F,
+    /// Rows of the buffer past the k of A (the next block of a larger matrix): the last
+    /// block of A requests that many rows from memory along the way.
+    rows_after: usize,
 }
 
 dispatched! {
-    /// Rows `i0 .. i0 + out.len() / n` of `out` (= or +=) `alpha`·Σ_k `a[k, i]`·`b[k, j]`.
-    fn outer_cols<F>(job: Outer<'_, F>, out: &mut [F]) => outer_cols_body
+    /// `sums[j, c]` += Σ_k `a[k, i0 + c]`·`b[k, j]` for j < n_pad and the c < width columns of
+    /// `sums` (n_pad × width, column-major: row j of the output's transpose).
+    fn outer_cols<F>(job: Outer<'_, F>, sums: &mut [F]) => outer_cols_body
 }
 
 #[inline(always)]
@@ -375,14 +484,11 @@ fn outer_cols_tiled<F: Real, const FMA: bool, const L: usize, const R: usize>(
         b,
         n_pad,
         k,
-        n,
-        accumulate,
-        alpha,
+        rows_after,
     } = job;
-    let width = out.len() / n;
+    let sums = out;
+    let width = sums.len() / n_pad;
     assert!(a.len() >= k * m && i0 + width <= m && b.len() >= k * n_pad);
-    // Sums so far, column-major (n_pad × width) so that each tile loads and stores vectors.
-    let mut sums = vec![F::zero(); n_pad * width];
     // Rows of A per block: the block's part of A stays in L2 while every tile reads it.
     let kc = ((256 << 10) / (width.max(1) * std::mem::size_of::<F>())).clamp(16, k.max(16));
     for k0 in (0..k).step_by(kc) {
@@ -391,11 +497,13 @@ fn outer_cols_tiled<F: Real, const FMA: bool, const L: usize, const R: usize>(
         while c + L <= width {
             let r = if c + R * L <= width { R } else { 1 };
             for j0 in (0..n_pad).step_by(NR) {
-                // The first tile over these columns requests the next block's rows.
-                let ahead = if j0 == 0 && k1 + (k1 - k0) <= k {
-                    k1 - k0
+                // The tiles over these columns request the next block's rows, each its share
+                // of the vectors (prefetches spread out do not wait for free fill buffers).
+                let (ahead, pf) = if k1 + (k1 - k0) <= k + rows_after {
+                    let (t, tiles) = (j0 / NR, n_pad / NR);
+                    (k1 - k0, t * r / tiles..(t + 1) * r / tiles)
                 } else {
-                    0
+                    (0, 0..0)
                 };
                 if r == R {
                     outer_tile::<F, FMA, L, R>(
@@ -406,8 +514,8 @@ fn outer_cols_tiled<F: Real, const FMA: bool, const L: usize, const R: usize>(
                         n_pad,
                         j0,
                         k0..k1,
-                        ahead,
-                        &mut sums,
+                        (ahead, pf.clone()),
+                        sums,
                         width,
                         c,
                     );
@@ -420,8 +528,8 @@ fn outer_cols_tiled<F: Real, const FMA: bool, const L: usize, const R: usize>(
                         n_pad,
                         j0,
                         k0..k1,
-                        ahead,
-                        &mut sums,
+                        (ahead, pf.clone()),
+                        sums,
                         width,
                         c,
                     );
@@ -431,7 +539,7 @@ fn outer_cols_tiled<F: Real, const FMA: bool, const L: usize, const R: usize>(
         }
         // The last columns, fewer than a vector.
         for cc in c..width {
-            for j in 0..n {
+            for j in 0..n_pad {
                 let mut s = sums[j * width + cc];
                 for kk in k0..k1 {
                     s = madd::<F, FMA>(a[kk * m + i0 + cc], b[kk * n_pad + j], s);
@@ -440,16 +548,11 @@ fn outer_cols_tiled<F: Real, const FMA: bool, const L: usize, const R: usize>(
             }
         }
     }
-    for (i, row) in out.chunks_exact_mut(n).enumerate() {
-        for (j, o) in row.iter_mut().enumerate() {
-            let v = alpha * sums[j * width + i];
-            *o = if accumulate { *o + v } else { v };
-        }
-    }
 }
 
 /// sums[j0 + j, c .. c + R·L] += Σ_{kk in ks} a[kk, i .. i + R·L]·b[kk, j0 + j], j < NR;
-/// the same columns `ahead` rows further down are requested from memory along the way.
+/// vectors `pf` of the same columns `ahead` rows further down are requested from memory along
+/// the way.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn outer_tile<F: Real, const FMA: bool, const L: usize, const R: usize>(
@@ -460,7 +563,7 @@ fn outer_tile<F: Real, const FMA: bool, const L: usize, const R: usize>(
     n_pad: usize,
     j0: usize,
     ks: std::ops::Range<usize>,
-    ahead: usize,
+    (ahead, pf): (usize, std::ops::Range<usize>),
     sums: &mut [F],
     width: usize,
     c: usize,
@@ -484,7 +587,7 @@ fn outer_tile<F: Real, const FMA: bool, const L: usize, const R: usize>(
         for (q, v) in av.iter_mut().enumerate() {
             *v = unsafe { load(pa.add(kk * m + i + q * L)) };
         }
-        for q in 0..R {
+        for q in pf.clone() {
             prefetch_line(pa.wrapping_add((kk + ahead) * m + i + q * L));
         }
         for (j, acc_j) in acc.iter_mut().enumerate() {
@@ -583,6 +686,7 @@ mod tests {
                         &mut out,
                         accumulate,
                         F::c(alpha),
+                        true,
                     );
                     assert_eq!(handled, ta || k >= MIN_K_ROWS, "{m}x{n}x{k} ta={ta}");
                     if !handled {
@@ -621,7 +725,8 @@ mod tests {
             (4, 16, 8),
             &mut out,
             false,
-            F::one()
+            F::one(),
+            true
         ));
         assert!(!try_product(
             true,
@@ -631,7 +736,8 @@ mod tests {
             (8, 4, 8),
             &mut out,
             false,
-            F::one()
+            F::one(),
+            true
         ));
     }
 
