@@ -60,9 +60,11 @@ pub(crate) fn linear_crossentropy<F: Real>(
         let r1 = ((t + 1) * band_rows).min(m);
         band(x, (r0, r1), k, w, n, b, labels, dz, packed.as_ref())
     };
-    let parts: Vec<Band<F>> = if bands == 1 {
-        vec![run(0)]
-    } else {
+    if bands == 1 {
+        let one = run(0);
+        return (one.nll, one.sm, one.am, one.dx, one.dw);
+    }
+    let parts: Vec<Band<F>> = {
         use rayon::prelude::*;
         (0..bands).into_par_iter().map(run).collect()
     };
@@ -104,9 +106,9 @@ fn band<F: Real>(
     let rows = r1 - r0;
     let mut out = Band {
         nll: Vec::with_capacity(rows),
-        sm: vec![F::zero(); rows * n],
+        sm: crate::runtime::elemwise::alloc_output::<F>(rows * n),
         am: Vec::with_capacity(rows),
-        dx: vec![F::zero(); rows * n],
+        dx: crate::runtime::elemwise::alloc_output::<F>(rows * n),
         dw: vec![F::zero(); k * n],
     };
     let block = (BLOCK_BYTES / (k.max(1) * std::mem::size_of::<F>())).clamp(8, 1024);
