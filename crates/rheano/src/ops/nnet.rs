@@ -724,10 +724,13 @@ fn exp_shifted<F: Real, const FMA: bool>(v: F, m: f64) -> f64 {
 /// Rows shorter than this go through [`softmax_short_rows`].
 const SHORT_ROW: usize = 32;
 
-/// Softmax (or log-softmax) of many short rows (the 10 classes of a classifier) at once: per
-/// row only the max, then e^(x − max) (TwoSum-corrected, as in [`softmax_row_fast`]) in one
-/// flat vector pass over a block of rows, then per-row sums and scaling. Rows that are not finite
-/// or not within exp's range of their max get `None` in `stats` (the caller redoes them).
+/// Softmax (or log-softmax) of many short rows (the 10 classes of a classifier) at once, 8 rows
+/// side by side: each group of 8 rows is transposed into a small block (column j of the rows
+/// is one 8-lane vector), so that every step — max, argmax and min, e^(x − max) (TwoSum-
+/// corrected, as in [`softmax_row_fast`]), the sum of the other terms, the scaling — is one
+/// vector operation for 8 rows instead of a chain of scalar ones per row; then transposed back.
+/// Rows that are not finite or not within exp's range of their max get `None` in `stats` (the
+/// caller redoes them). Each row's result does not depend on its neighbours.
 #[inline(always)]
 fn softmax_short_rows<F: Real, const FMA: bool>(
     src: &[F],
@@ -736,77 +739,91 @@ fn softmax_short_rows<F: Real, const FMA: bool>(
     log: bool,
     stats: &mut [Stats],
 ) {
-    // Blocks of rows small enough that the f64 intermediates stay in L1/L2.
-    let rows_per_block = (4096 / n).min(src.len() / n).max(1);
-    let len = rows_per_block * n;
-    let mut row_max = vec![0.0f64; len];
-    let mut e = vec![0.0f64; len];
-    let mut ok = vec![false; rows_per_block];
-    let mut arg = vec![0usize; rows_per_block];
     const G: usize = 8;
-    for ((sb, ob), stb) in src
-        .chunks(len)
-        .zip(out.chunks_mut(len))
-        .zip(stats.chunks_mut(rows_per_block))
-    {
-        let rows = sb.len() / n;
-        // Groups of 8 rows side by side: one lane per row, so the per-row max, argmax and min
-        // are 8 independent chains instead of one after another.
-        for g0 in (0..rows).step_by(G) {
-            let gr = G.min(rows - g0);
-            let mut m = [f64::NEG_INFINITY; G];
-            let mut a = [0usize; G];
-            let mut lo = [f64::INFINITY; G];
-            let mut bad = [0.0f64; G];
-            for j in 0..n {
-                for r in 0..gr {
-                    let v = sb[(g0 + r) * n + j].to_f64();
-                    bad[r] += v * 0.0;
-                    let up = v > m[r];
-                    a[r] = if up { j } else { a[r] };
-                    m[r] = if up { v } else { m[r] };
-                    lo[r] = lo[r].min(v);
-                }
-            }
-            for r in 0..gr {
-                let row = g0 + r;
-                ok[row] = !bad[r].is_nan() && lo[r] - m[r] >= -708.0;
-                arg[row] = a[r];
-                // A row that is redone later gets a harmless max (its results here are unused).
-                row_max[row * n..(row + 1) * n].fill(if ok[row] { m[r] } else { 0.0 });
+    let single = F::DTYPE == crate::DType::Float32;
+    let rows = src.len() / n;
+    // t[j][r]: entry j of row r of the group, then its e^(x − max), then its output.
+    let mut t = vec![[0.0f64; G]; n];
+    for g0 in (0..rows).step_by(G) {
+        let gr = G.min(rows - g0);
+        for (j, col) in t.iter_mut().enumerate() {
+            for (r, v) in col.iter_mut().enumerate() {
+                *v = if r < gr {
+                    src[(g0 + r) * n + j].to_f64()
+                } else {
+                    0.0
+                };
             }
         }
-        let total = rows * n;
-        for ((ev, &v), &m) in e[..total]
-            .iter_mut()
-            .zip(&sb[..total])
-            .zip(&row_max[..total])
-        {
-            *ev = exp_shifted::<F, FMA>(v, m);
+        let mut m = [f64::NEG_INFINITY; G];
+        let mut arg = [0usize; G];
+        let mut lo = [f64::INFINITY; G];
+        let mut bad = [0.0f64; G];
+        for (j, col) in t.iter().enumerate() {
+            for r in 0..G {
+                let v = col[r];
+                bad[r] += v * 0.0;
+                let up = v > m[r];
+                arg[r] = if up { j } else { arg[r] };
+                m[r] = if up { v } else { m[r] };
+                lo[r] = lo[r].min(v);
+            }
         }
-        for r in 0..rows {
+        let mut ok = [false; G];
+        for r in 0..G {
+            ok[r] = !bad[r].is_nan() && lo[r] - m[r] >= -708.0;
+            // A row that is redone later gets a harmless max (its results here are unused).
+            m[r] = if ok[r] { m[r] } else { 0.0 };
+        }
+        // Σ of the other terms (the max term is exactly 1, and adding it first would round tiny
+        // others away: log-softmax of the max is −log1p(rest)).
+        let mut rest = [0.0f64; G];
+        for (j, col) in t.iter_mut().enumerate() {
+            for r in 0..G {
+                let (a, mr) = (col[r], m[r]);
+                let d = a - mr;
+                let x = crate::math::exp_core_prec::<FMA>(d, single);
+                let e = if single {
+                    x
+                } else {
+                    let a1 = d + mr;
+                    let b1 = d - a1;
+                    let err = (a - a1) - (mr + b1);
+                    crate::math::madd::<FMA>(x, err, x)
+                };
+                rest[r] += if j == arg[r] { 0.0 } else { e };
+                col[r] = if log { a } else { e };
+            }
+        }
+        let mut scale = [0.0f64; G];
+        for r in 0..G {
+            scale[r] = if log {
+                rest[r].ln_1p()
+            } else {
+                1.0 / (1.0 + rest[r])
+            };
+        }
+        for (j, col) in t.iter_mut().enumerate() {
+            for r in 0..G {
+                col[r] = if log {
+                    (col[r] - m[r]) - scale[r]
+                } else if j == arg[r] {
+                    scale[r]
+                } else {
+                    col[r] * scale[r]
+                };
+            }
+        }
+        for r in 0..gr {
+            let row = g0 + r;
             if !ok[r] {
-                stb[r] = None;
+                stats[row] = None;
                 continue;
             }
-            let m = row_max[r * n];
-            let er = &e[r * n..(r + 1) * n];
-            // Σ of the other terms (the max term is exactly 1, and adding it first would round
-            // tiny others away: log-softmax of the max is −log1p(rest)).
-            let rest = er[..arg[r]].iter().sum::<f64>() + er[arg[r] + 1..].iter().sum::<f64>();
-            let o = &mut ob[r * n..(r + 1) * n];
-            if log {
-                let ls = rest.ln_1p();
-                for (o, &v) in o.iter_mut().zip(&sb[r * n..(r + 1) * n]) {
-                    *o = F::c((v.to_f64() - m) - ls);
-                }
-            } else {
-                let inv = 1.0 / (1.0 + rest);
-                for (j, (o, &ev)) in o.iter_mut().zip(er).enumerate() {
-                    *o = F::c(if j == arg[r] { inv } else { ev * inv });
-                }
+            for (j, col) in t.iter().enumerate() {
+                out[row * n + j] = F::c(col[r]);
             }
-            stb[r] = Some((m, arg[r], rest));
+            stats[row] = Some((m[r], arg[r], rest[r]));
         }
     }
 }
