@@ -464,13 +464,16 @@ pub(crate) fn filter_input<'a>(
     allow_downcast: bool,
 ) -> Result<Cow<'a, Value>> {
     let ty = input.ty();
-    let who = format!(
-        "function input {index} ({})",
-        input.name().unwrap_or_else(|| input.str_repr())
-    );
+    // Named only when there is an error (a call checks every input).
+    let who = || {
+        format!(
+            "function input {index} ({})",
+            input.name().unwrap_or_else(|| input.str_repr())
+        )
+    };
     if value.ndim() != ty.ndim() {
         return Err(Error::ty(
-            who,
+            who(),
             format!(
                 "Wrong number of dimensions: expected {}, got {} with shape {:?}.",
                 ty.ndim(),
@@ -482,7 +485,7 @@ pub(crate) fn filter_input<'a>(
     for (d, (&b, &n)) in ty.broadcastable.iter().zip(value.shape()).enumerate() {
         if b && n != 1 {
             return Err(Error::ty(
-                who,
+                who(),
                 format!("Non-unit value on shape on a broadcastable dimension. (dimension {d} has length {n}, the type {ty} requires 1)"),
             ));
         }
@@ -494,7 +497,7 @@ pub(crate) fn filter_input<'a>(
         return Ok(Cow::Owned(value.cast(ty.dtype)));
     }
     Err(Error::ty(
-        who,
+        who(),
         format!(
             "{ty} cannot store a value of dtype {} without risking loss of precision. If you do not mind this loss, you can: 1) explicitly cast your data to {}, or 2) set allow_input_downcast=True when calling function.",
             value.dtype(),
