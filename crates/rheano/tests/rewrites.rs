@@ -628,6 +628,8 @@ fn output_layer_gradient_in_one_pass() {
         check(dt, (50, 20, 20), false); // many classes
         check(dt, (1000, 520, 10), false); // several blocks, split across threads
         check(dt, (40, 600, 4), true); // a row of overflowing logits
+        check(dt, (0, 600, 10), false); // an empty batch
+        check(dt, (5, 0, 3), false); // no features: the logits are the bias
     }
 }
 

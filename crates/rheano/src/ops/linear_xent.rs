@@ -45,6 +45,10 @@ pub(crate) fn linear_crossentropy<F: Real>(
     labels: &[usize],
     dz: &[F],
 ) -> (Vec<F>, Vec<F>, Vec<i64>, Vec<F>, Vec<F>) {
+    if m == 0 || n == 0 {
+        // No rows (an empty batch) or no classes (then no rows either: labels are checked).
+        return (vec![], vec![], vec![], vec![], vec![F::zero(); k * n]);
+    }
     let threads = rayon::current_num_threads();
     let bands = if threads > 1 && m * n * k >= PARALLEL_FLOPS {
         threads.min(m.max(1))
