@@ -498,6 +498,19 @@ pub fn recycle(v: Value) {
     }
 }
 
+/// Hands a scratch buffer to this thread's pool (see [`recycle`]).
+fn give_back<F: Real>(v: Vec<F>) {
+    if v.len() * std::mem::size_of::<F>() >= crate::alloc::MIN_BLOCK {
+        return;
+    }
+    let _ = F::recycled().try_with(|p| {
+        let mut p = p.borrow_mut();
+        if p.len() < RECYCLED_MAX {
+            p.push(v);
+        }
+    });
+}
+
 /// A recycled buffer of exactly `n` elements, if this thread has one.
 fn take_recycled<F: Real>(n: usize) -> Option<Vec<F>> {
     F::recycled()
@@ -620,9 +633,21 @@ pub fn run_blocks_into<F: Real>(
 
 /// A fused program's block registers: one per input that is not read in place (scalar inputs
 /// filled once, since no kernel writes an input register), then one per instruction.
-struct Registers<F> {
+struct Registers<F: Real> {
     inputs: Vec<Vec<F>>,
     temps: Vec<Vec<F>>,
+}
+
+/// The register buffers go back to this thread's pool for the next program (a training step
+/// runs the same programs at every call).
+impl<F: Real> Drop for Registers<F> {
+    fn drop(&mut self) {
+        for v in self.temps.drain(..).chain(self.inputs.drain(..)) {
+            if !v.is_empty() {
+                give_back(v);
+            }
+        }
+    }
 }
 
 /// Most instructions take at most this many arguments; their argument lists live on the stack.
@@ -630,17 +655,23 @@ const MAX_STACK_ARGS: usize = 8;
 
 impl<F: Real> Registers<F> {
     fn new(operands: &[Operand<F>], n_instr: usize, width: usize) -> Self {
+        // Scratch registers, written before they are read: a pooled buffer as it is.
+        let scratch = || take_recycled::<F>(width).unwrap_or_else(|| vec![F::zero(); width]);
         let inputs = operands
             .iter()
             .map(|o| match o {
-                Operand::Scalar(v) => vec![*v; width],
+                Operand::Scalar(v) => {
+                    let mut r = scratch();
+                    r.fill(*v);
+                    r
+                }
                 Operand::Full(_) => Vec::new(),
-                Operand::Periodic(_) | Operand::Dest => vec![F::zero(); width],
+                Operand::Periodic(_) | Operand::Dest => scratch(),
             })
             .collect();
         Registers {
             inputs,
-            temps: (0..n_instr).map(|_| vec![F::zero(); width]).collect(),
+            temps: (0..n_instr).map(|_| scratch()).collect(),
         }
     }
 
