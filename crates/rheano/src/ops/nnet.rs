@@ -52,6 +52,16 @@ fn need(cond: bool, op: &NnetOp, kind: fn(String, String) -> Error, msg: String)
     }
 }
 
+/// Theano's check of the integer label vector of the crossentropy ops.
+fn need_labels(op: &NnetOp, y: &TensorType) -> Result<()> {
+    need(
+        y.ndim() == 1 && y.dtype.is_int(),
+        op,
+        value_err,
+        format!("y_idx must be 1-d tensor of [u]ints. Got {y}"),
+    )
+}
+
 fn type_err(op: String, msg: String) -> Error {
     Error::Type { op, msg }
 }
@@ -159,12 +169,7 @@ impl NnetOp {
                     value_err,
                     format!("b must be 1-d tensor of floats. Got {b}"),
                 )?;
-                need(
-                    y.ndim() == 1 && y.dtype.is_int(),
-                    self,
-                    value_err,
-                    format!("y_idx must be 1-d tensor of [u]ints. Got {y}"),
-                )?;
+                need_labels(self, y)?;
                 let d = x.dtype.upcast(b.dtype);
                 Ok(vec![
                     TensorType::new(d, y.broadcastable.clone()),
@@ -186,12 +191,7 @@ impl NnetOp {
                     value_err,
                     format!("sm must be 2-d tensor of floats. Got {sm}"),
                 )?;
-                need(
-                    y.ndim() == 1 && y.dtype.is_int(),
-                    self,
-                    value_err,
-                    format!("y_idx must be 1-d tensor of [u]ints. Got {y}"),
-                )?;
+                need_labels(self, y)?;
                 Ok(vec![sm.with_dtype(sm.dtype.upcast(dy.dtype))])
             }
             Dot22CrossentropySoftmaxGrad => {
@@ -212,12 +212,7 @@ impl NnetOp {
                     type_err,
                     format!("expects float matrices X and W, a vector b and a scalar or vector dz of one dtype, got {x}, {w}, {b}, {dz}"),
                 )?;
-                need(
-                    y.ndim() == 1 && y.dtype.is_int(),
-                    self,
-                    value_err,
-                    format!("y_idx must be 1-d tensor of [u]ints. Got {y}"),
-                )?;
+                need_labels(self, y)?;
                 let rows = TensorType::new(d, vec![x.broadcastable[0], w.broadcastable[1]]);
                 Ok(vec![
                     TensorType::new(d, y.broadcastable.clone()),

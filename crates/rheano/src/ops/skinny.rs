@@ -715,30 +715,13 @@ mod tests {
                 }
             }
         }
-        // Shapes left to the general GEMM.
-        let mut out = vec![F::zero(); 4 * 16];
-        assert!(!try_product(
-            false,
-            false,
-            &[F::zero(); 4 * 8],
-            &[F::zero(); 8 * 16],
-            (4, 16, 8),
-            &mut out,
-            false,
-            F::one(),
-            true
-        ));
-        assert!(!try_product(
-            true,
-            true,
-            &[F::zero(); 8 * 8],
-            &[F::zero(); 8 * 4],
-            (8, 4, 8),
-            &mut out,
-            false,
-            F::one(),
-            true
-        ));
+        // Shapes left to the general GEMM: 16 columns, and Aᵀ·Bᵀ.
+        for (ta, tb, (m, n, k)) in [(false, false, (4, 16, 8)), (true, true, (8, 4, 8))] {
+            let mut out = vec![F::zero(); m * n];
+            let (a, b) = (vec![F::zero(); m * k], vec![F::zero(); k * n]);
+            let taken = try_product(ta, tb, &a, &b, (m, n, k), &mut out, false, F::one(), true);
+            assert!(!taken, "{m}x{n}x{k} ta={ta} tb={tb}");
+        }
     }
 
     #[test]
