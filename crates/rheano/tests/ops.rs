@@ -567,7 +567,8 @@ fn per_function_thread_count() {
 }
 
 /// Large products split into bands of rows or columns across threads give the single-threaded
-/// result, for every transpose and with an added term (Gemm), in both float dtypes.
+/// result, for every transpose and with an added term (Gemm, whose bands copy the term
+/// themselves), in both float dtypes.
 #[test]
 fn products_split_across_threads_match() {
     let mk = |r: usize, c: usize, s: usize| {
@@ -575,8 +576,14 @@ fn products_split_across_threads_match() {
             (((ix[0] * 31 + ix[1] * 17 + s) % 23) as f64 - 11.0) / 7.0
         })
     };
-    // Wider than tall: bands of columns; taller than wide: bands of rows.
-    for (m, k, n) in [(150usize, 90usize, 170usize), (170, 90, 150)] {
+    // Wider than tall: bands of columns; taller than wide: bands of rows; ten columns: the
+    // skinny kernels; k = 0: the added term alone.
+    for (m, k, n) in [
+        (150usize, 90usize, 170usize),
+        (170, 90, 150),
+        (170, 600, 10),
+        (6, 0, 9),
+    ] {
         for dt in [DType::Float64, DType::Float32] {
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
                 let a = T::tensor(dt, &[false, false], "a");

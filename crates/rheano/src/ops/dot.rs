@@ -164,8 +164,12 @@ fn product_into<F: crate::math::Real>(
     out: &mut [F],
     accumulate: bool,
     alpha: F,
+    init: Option<&[F]>,
 ) {
     if k == 0 || m == 0 || n == 0 {
+        if let Some(z) = init {
+            out.copy_from_slice(z);
+        }
         return;
     }
     let aa = a.to_array::<F>();
@@ -174,11 +178,25 @@ fn product_into<F: crate::math::Real>(
     let b_std = ba.as_standard_layout();
     let a_s = a_std.as_slice().expect("standard layout");
     let b_s = b_std.as_slice().expect("standard layout");
-    product_slices(ta, tb, a_s, b_s, (m, n, k), out, accumulate, alpha, true);
+    product_slices(
+        ta,
+        tb,
+        a_s,
+        b_s,
+        (m, n, k),
+        out,
+        accumulate,
+        alpha,
+        true,
+        init,
+    );
 }
 
 /// [`product_into`] over row-major slices; `parallel` lets a large product use rayon's threads
-/// (off inside work that is already split across them).
+/// (off inside work that is already split across them). With `init` (m×n, row-major) the output
+/// starts as a copy of it and the product is added: each thread copies its own band just before
+/// its product reads it back (a `Gemm` update of a shared weight: the copy runs in parallel
+/// and the product finds its rows in cache).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn product_slices<F: crate::math::Real>(
     ta: bool,
@@ -190,25 +208,39 @@ pub(crate) fn product_slices<F: crate::math::Real>(
     accumulate: bool,
     alpha: F,
     parallel: bool,
+    init: Option<&[F]>,
 ) {
     if k == 0 || m == 0 || n == 0 {
+        if let Some(z) = init {
+            out.copy_from_slice(z);
+        }
         return;
     }
+    if let Some(z) = init {
+        assert_eq!(z.len(), m * n, "initial value of the product's output");
+    }
+    let accumulate = accumulate || init.is_some();
     // Strides (row, column) of the logical operands over the stored row-major buffers.
     let (a_rs, a_cs) = if ta { (1, m as isize) } else { (k as isize, 1) };
     let (b_rs, b_cs) = if tb { (1, k as isize) } else { (n as isize, 1) };
     assert_eq!(out.len(), m * n, "output buffer of the product");
-    if super::skinny::try_product(
-        ta,
-        tb,
-        a_s,
-        b_s,
-        (m, n, k),
-        out,
-        accumulate,
-        alpha,
-        parallel,
-    ) {
+    if let (Some(z), true) = (init, n <= super::skinny::MAX_COLS) {
+        // The skinny kernels add to the output as a whole.
+        out.copy_from_slice(z);
+    }
+    if n <= super::skinny::MAX_COLS
+        && super::skinny::try_product(
+            ta,
+            tb,
+            a_s,
+            b_s,
+            (m, n, k),
+            out,
+            accumulate,
+            alpha,
+            parallel,
+        )
+    {
         return;
     }
     // With several threads, a large product runs as one single-threaded product per thread on a
@@ -232,12 +264,15 @@ pub(crate) fn product_slices<F: crate::math::Real>(
     } else {
         gemm::Parallelism::None
     };
+    // The initial copy, made by each band below unless the skinny path above made it.
+    let band_init = init.filter(|_| n > super::skinny::MAX_COLS);
     // Addresses as integers so the closure is Send; each band writes only its own part.
     let (a_ptr, b_ptr, o_ptr) = (
         a_s.as_ptr() as usize,
         b_s.as_ptr() as usize,
         out.as_mut_ptr() as usize,
     );
+    let z_ptr = band_init.map_or(0, |z| z.as_ptr() as usize);
     let f = std::mem::size_of::<F>() as isize;
     let run_band = |i: usize| {
         let lo = i * band;
@@ -251,8 +286,18 @@ pub(crate) fn product_slices<F: crate::math::Real>(
         };
         // SAFETY: band i reads rows (or columns) lo..lo + len of A (or B) and all of the other
         // operand, which live for the call, and writes only its own rows (or columns) of the
-        // output, which does not alias the inputs.
+        // output, which does not alias the inputs (nor the initial value, read the same way).
         unsafe {
+            if z_ptr != 0 {
+                let (z, o) = (z_ptr as *const F, o_ptr as *mut F);
+                if by_rows {
+                    std::ptr::copy_nonoverlapping(z.add(lo * n), o.add(lo * n), len * n);
+                } else {
+                    for r in 0..m {
+                        std::ptr::copy_nonoverlapping(z.add(r * n + lo), o.add(r * n + lo), len);
+                    }
+                }
+            }
             gemm::gemm(
                 mm,
                 nn,
@@ -300,7 +345,7 @@ fn dot22<F: crate::math::Real>(ta: bool, tb: bool, a: &Value, b: &Value) -> Resu
     if k == 0 {
         out.fill(F::zero());
     }
-    product_into(ta, tb, a, b, (m, n, k), &mut out, false, F::one());
+    product_into(ta, tb, a, b, (m, n, k), &mut out, false, F::one(), None);
     Ok(F::wrap(
         ArrayD::from_shape_vec(IxDyn(&[m, n]), out).expect("shape"),
     ))
@@ -434,6 +479,17 @@ fn gemm_into<F: crate::math::Real>(ta: bool, tb: bool, inputs: &[&Value]) -> Res
         )
     })?;
     let keep = beta != F::zero();
+    // `z + alpha·A·B` with a full z (an SGD update of a weight matrix): the product's bands
+    // copy z themselves, in parallel, just before adding to it.
+    if beta == F::one() && za.len() == m * n {
+        if let Some(zs) = za.as_slice() {
+            let mut out = crate::runtime::elemwise::alloc_output::<F>(m * n);
+            product_into(ta, tb, a, b, (m, n, k), &mut out, true, alpha, Some(zs));
+            return Ok(F::wrap(
+                ArrayD::from_shape_vec(IxDyn(&shape), out).expect("shape"),
+            ));
+        }
+    }
     let mut out: Vec<F> = if keep {
         let mut o = broadcast_fill(&za, &zb, m, n);
         if beta != F::one() {
@@ -448,7 +504,7 @@ fn gemm_into<F: crate::math::Real>(ta: bool, tb: bool, inputs: &[&Value]) -> Res
         }
         o
     };
-    product_into(ta, tb, a, b, (m, n, k), &mut out, keep, alpha);
+    product_into(ta, tb, a, b, (m, n, k), &mut out, keep, alpha, None);
     Ok(F::wrap(
         ArrayD::from_shape_vec(IxDyn(&shape), out).expect("shape"),
     ))

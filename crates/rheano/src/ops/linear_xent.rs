@@ -137,6 +137,7 @@ fn band<F: Real>(
                     false,
                     F::one(),
                     false,
+                    None,
                 );
             }
         }
@@ -179,6 +180,7 @@ fn band<F: Real>(
                 true,
                 F::one(),
                 false,
+                None,
             );
         }
     }
