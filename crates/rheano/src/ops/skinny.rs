@@ -314,40 +314,29 @@ fn dot_rows_tiled<F: Real, const FMA: bool, const L: usize, const R: usize>(
     let rows = out.len() / n;
     let n_pad = n.div_ceil(NR) * NR;
     assert!(a.len() >= rows * k && bt.len() >= n_pad * k);
-    // Columns of k per pass: the pass's slice of Bᵀ (n_pad rows) stays in L1 (24 KiB) while
-    // every tile of rows reads it; partial sums wait in `sums`.
-    let kc = k;
-    let mut sums = vec![F::zero(); rows * n_pad];
-    for k0 in (0..k).step_by(kc) {
-        let ks = k0..(k0 + kc).min(k);
-        let mut i = 0;
-        while i < rows {
-            let r = if i + R <= rows { R } else { 1 };
-            for j0 in (0..n_pad).step_by(NR) {
-                let tile = if r == R {
-                    dot_tile::<F, FMA, L, R>(&a[i * k..], &bt[j0 * k..], k, ks.clone())
-                } else {
-                    let t = dot_tile::<F, FMA, L, 1>(&a[i * k..], &bt[j0 * k..], k, ks.clone());
-                    std::array::from_fn(|q| if q == 0 { t[0] } else { [F::zero(); NR] })
-                };
-                for (q, row) in tile.iter().take(r).enumerate() {
-                    let s = &mut sums[(i + q) * n_pad + j0..][..NR];
-                    for (s, &v) in s.iter_mut().zip(row) {
-                        *s = *s + v;
-                    }
+    let mut i = 0;
+    while i < rows {
+        let r = if i + R <= rows { R } else { 1 };
+        for j0 in (0..n).step_by(NR) {
+            let tile = if r == R {
+                dot_tile::<F, FMA, L, R>(&a[i * k..], &bt[j0 * k..], k, 0..k)
+            } else {
+                let t = dot_tile::<F, FMA, L, 1>(&a[i * k..], &bt[j0 * k..], k, 0..k);
+                std::array::from_fn(|q| if q == 0 { t[0] } else { [F::zero(); NR] })
+            };
+            // The tile's columns that exist (the last tile may reach into the padding).
+            for (q, row) in tile.iter().take(r).enumerate() {
+                let o = &mut out[(i + q) * n..(i + q + 1) * n];
+                for (o, &v) in o[j0..].iter_mut().zip(row) {
+                    *o = if accumulate {
+                        *o + alpha * v
+                    } else {
+                        alpha * v
+                    };
                 }
             }
-            i += r;
         }
-    }
-    for (o, s) in out.chunks_exact_mut(n).zip(sums.chunks_exact(n_pad)) {
-        for (o, &s) in o.iter_mut().zip(s) {
-            *o = if accumulate {
-                *o + alpha * s
-            } else {
-                alpha * s
-            };
-        }
+        i += r;
     }
 }
 
