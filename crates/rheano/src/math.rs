@@ -178,6 +178,16 @@ pub fn madd<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {
     }
 }
 
+/// [`madd`] for either float type (generic kernels).
+#[inline(always)]
+pub fn madd_real<F: Real, const FMA: bool>(a: F, b: F, c: F) -> F {
+    if FMA {
+        a.mul_add(b, c)
+    } else {
+        a * b + c
+    }
+}
+
 /// [`exp_core`], with the polynomial in fused multiply-adds when `FMA` (kernels compiled for
 /// AVX2/AVX-512 pick that version at run time).
 #[inline(always)]

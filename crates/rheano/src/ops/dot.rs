@@ -166,12 +166,6 @@ fn product_into<F: crate::math::Real>(
     alpha: F,
     init: Option<&[F]>,
 ) {
-    if k == 0 || m == 0 || n == 0 {
-        if let Some(z) = init {
-            out.copy_from_slice(z);
-        }
-        return;
-    }
     let aa = a.to_array::<F>();
     let ba = b.to_array::<F>();
     let a_std = aa.as_standard_layout();
@@ -224,11 +218,13 @@ pub(crate) fn product_slices<F: crate::math::Real>(
     let (a_rs, a_cs) = if ta { (1, m as isize) } else { (k as isize, 1) };
     let (b_rs, b_cs) = if tb { (1, k as isize) } else { (n as isize, 1) };
     assert_eq!(out.len(), m * n, "output buffer of the product");
-    if let (Some(z), true) = (init, n <= super::skinny::MAX_COLS) {
-        // The skinny kernels add to the output as a whole.
+    // The skinny kernels add to the output as a whole: the initial value goes in first (and
+    // stays there if they decline); otherwise each band of the GEMM below copies its own part.
+    let skinny = n <= super::skinny::MAX_COLS;
+    if let (Some(z), true) = (init, skinny) {
         out.copy_from_slice(z);
     }
-    if n <= super::skinny::MAX_COLS
+    if skinny
         && super::skinny::try_product(
             ta,
             tb,
@@ -264,8 +260,7 @@ pub(crate) fn product_slices<F: crate::math::Real>(
     } else {
         gemm::Parallelism::None
     };
-    // The initial copy, made by each band below unless the skinny path above made it.
-    let band_init = init.filter(|_| n > super::skinny::MAX_COLS);
+    let band_init = init.filter(|_| !skinny);
     // Addresses as integers so the closure is Send; each band writes only its own part.
     let (a_ptr, b_ptr, o_ptr) = (
         a_s.as_ptr() as usize,

@@ -56,6 +56,13 @@ pub(crate) fn linear_crossentropy<F: Real>(
         1
     };
     let band_rows = m.div_ceil(bands).max(1);
+    // A one-entry bias broadcast once, not tested per element.
+    let b: Vec<F> = if b.len() == 1 {
+        vec![b[0]; n]
+    } else {
+        b.to_vec()
+    };
+    let b = &b[..];
     // W packed once for every block (when the row kernel serves this shape).
     let packed = ((2..=MAX_COLS).contains(&n) && k >= super::skinny::MIN_K_ROWS)
         .then(|| PackedRhs::new(w, false, n, k, x.as_ptr()));
@@ -107,6 +114,7 @@ fn band<F: Real>(
     dz: &[F],
     packed: Option<&PackedRhs<F>>,
 ) -> Band<F> {
+    // `b` has n entries here.
     let rows = r1 - r0;
     let mut out = Band {
         nll: Vec::with_capacity(rows),
@@ -142,8 +150,8 @@ fn band<F: Real>(
             }
         }
         for row in lg.chunks_exact_mut(n) {
-            for (j, v) in row.iter_mut().enumerate() {
-                *v = *v + if b.len() == 1 { b[0] } else { b[j] };
+            for (v, &bj) in row.iter_mut().zip(b) {
+                *v = *v + bj;
             }
         }
         // Softmax, costs and argmax of the block's rows (the row kernels of the unfused op).
@@ -157,14 +165,8 @@ fn band<F: Real>(
         out.sm[o0..o1].copy_from_slice(sm);
         // dx = dz_i·(sm_i − onehot(y_i)).
         let dxb = &mut out.dx[o0..o1];
-        for (r, (d, s)) in dxb.chunks_exact_mut(n).zip(sm.chunks_exact(n)).enumerate() {
-            let i = i0 + r;
-            let g = if dz.len() == 1 { dz[0] } else { dz[i] };
-            for (d, &s) in d.iter_mut().zip(s) {
-                *d = s * g;
-            }
-            d[labels[i]] = d[labels[i]] - g;
-        }
+        let dzb = if dz.len() == 1 { dz } else { &dz[i0..i1] };
+        super::nnet::crossentropy_dx_rows(sm, n, &labels[i0..i1], dzb, dxb);
         // dW += X_blockᵀ·dx_block, while the block is still in cache, requesting the next
         // block from memory meanwhile (the first product then finds it in L2).
         if let Some(t) = &mut dw_t {

@@ -375,13 +375,12 @@ impl NnetOp {
                 }
                 vec![float_op!(out_dt, F => {
                     let dyv: Vec<F> = dy.to_array::<F>().iter().copied().collect();
-                    let mut out = sm.to_array::<F>().into_owned().into_dimensionality::<Ix2>().expect("2-d");
-                    for (i, mut row) in out.rows_mut().into_iter().enumerate() {
-                        let d = if dyv.len() == 1 { dyv[0] } else { dyv[i] };
-                        row.mapv_inplace(|v| v * d);
-                        row[labels[i]] -= d;
-                    }
-                    F::wrap(out.into_dyn())
+                    let sma = sm.to_array::<F>();
+                    let sms = sma.as_standard_layout();
+                    let src = sms.as_slice().expect("standard layout");
+                    let mut out = crate::runtime::elemwise::alloc_output::<F>(src.len());
+                    crossentropy_dx_rows(src, sm.shape()[1], &labels, &dyv, &mut out);
+                    F::wrap(ArrayD::from_shape_vec(IxDyn(sm.shape()), out).expect("shape"))
                 })]
             }
             Dot22CrossentropySoftmaxGrad => {
@@ -1053,6 +1052,27 @@ pub fn softmax_grad<F: Real>(dy: &ArrayD<F>, sm: &ArrayD<F>, axis: usize) -> Arr
 }
 
 /// Per row: nll = log Σ e^(r − m) − (r_y − m), the softmax, and the first argmax.
+/// dx_i = dz_i·(sm_i − onehot(y_i)) for the rows of n entries of `sm` (`dz`: one entry per row,
+/// or one for all): `CrossentropySoftmax1HotWithBiasDx`, also run by the one-pass output layer.
+pub(crate) fn crossentropy_dx_rows<F: Real>(
+    sm: &[F],
+    n: usize,
+    labels: &[usize],
+    dz: &[F],
+    out: &mut [F],
+) {
+    if n == 0 {
+        return;
+    }
+    for (i, (d, s)) in out.chunks_exact_mut(n).zip(sm.chunks_exact(n)).enumerate() {
+        let g = if dz.len() == 1 { dz[0] } else { dz[i] };
+        for (d, &s) in d.iter_mut().zip(s) {
+            *d = s * g;
+        }
+        d[labels[i]] = d[labels[i]] - g;
+    }
+}
+
 pub(crate) fn softmax_nll<F: Real>(
     r: &ArrayD<F>,
     labels: &[usize],

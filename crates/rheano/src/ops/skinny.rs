@@ -13,8 +13,9 @@
 //! Both are compiled for SSE2 / AVX2 / AVX-512 (see `runtime::elemwise::dispatched!`) with a
 //! vector width and tile sized to the register file of each.
 
+use crate::math::madd_real;
 use crate::math::Real;
-use crate::runtime::elemwise::{dispatched, isa, Isa};
+use crate::runtime::elemwise::{dispatched, isa, prefetch_line, Isa};
 
 /// The most output columns the kernels take; wider products go to the general GEMM (whose
 /// register tile is 16 columns wide: nothing left to gain).
@@ -30,16 +31,6 @@ const NR: usize = 5;
 /// Products this small run on the calling thread.
 const PARALLEL_FLOPS: usize = 1 << 18;
 
-/// `a·b + c`, fused when the kernel is compiled for FMA.
-#[inline(always)]
-fn madd<F: Real, const FMA: bool>(a: F, b: F, c: F) -> F {
-    if FMA {
-        a.mul_add(b, c)
-    } else {
-        a * b + c
-    }
-}
-
 /// The sum of a vector's lanes, halving (the same order on every call).
 #[inline(always)]
 fn lane_sum<F: Real, const L: usize>(mut v: [F; L]) -> F {
@@ -51,18 +42,6 @@ fn lane_sum<F: Real, const L: usize>(mut v: [F; L]) -> F {
         h /= 2;
     }
     v[0]
-}
-
-/// Requests the cache line holding `x` into L2.
-#[inline(always)]
-fn prefetch_line<F>(x: *const F) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch has no effect beyond the caches, whatever the address.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch(x.cast::<i8>(), std::arch::x86_64::_MM_HINT_T1)
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = x;
 }
 
 /// `L` consecutive elements from `p` (unaligned).
@@ -419,7 +398,7 @@ fn dot_step<F: Real, const FMA: bool, const L: usize, const R: usize>(
     for j in 0..NR {
         for q in 0..R {
             for l in 0..L {
-                acc[q][j][l] = madd::<F, FMA>(av[q][l], bv[j][l], acc[q][j][l]);
+                acc[q][j][l] = madd_real::<F, FMA>(av[q][l], bv[j][l], acc[q][j][l]);
             }
         }
     }
@@ -531,7 +510,7 @@ fn outer_cols_tiled<F: Real, const FMA: bool, const L: usize, const R: usize>(
             for j in 0..n_pad {
                 let mut s = sums[j * width + cc];
                 for kk in k0..k1 {
-                    s = madd::<F, FMA>(a[kk * m + i0 + cc], b[kk * n_pad + j], s);
+                    s = madd_real::<F, FMA>(a[kk * m + i0 + cc], b[kk * n_pad + j], s);
                 }
                 sums[j * width + cc] = s;
             }
@@ -583,7 +562,7 @@ fn outer_tile<F: Real, const FMA: bool, const L: usize, const R: usize>(
             let bj = unsafe { *pb.add(kk * n_pad + j0 + j) };
             for q in 0..R {
                 for l in 0..L {
-                    acc_j[q][l] = madd::<F, FMA>(av[q][l], bj, acc_j[q][l]);
+                    acc_j[q][l] = madd_real::<F, FMA>(av[q][l], bj, acc_j[q][l]);
                 }
             }
         }

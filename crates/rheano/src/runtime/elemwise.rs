@@ -452,19 +452,23 @@ dispatched!(
 /// a later pass over it does not wait on memory.
 #[inline(always)]
 pub fn prefetch<T>(data: &[T]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let start = data.as_ptr() as *const i8;
-        let bytes = std::mem::size_of_val(data);
-        for off in (0..bytes).step_by(64) {
-            // SAFETY: a prefetch of an address inside `data` has no effect beyond the caches.
-            unsafe {
-                std::arch::x86_64::_mm_prefetch(start.add(off), std::arch::x86_64::_MM_HINT_T1)
-            };
-        }
+    let start = data.as_ptr() as *const u8;
+    for off in (0..std::mem::size_of_val(data)).step_by(64) {
+        prefetch_line(start.wrapping_add(off));
     }
+}
+
+/// Asks the CPU to bring the cache line holding `x` into L2 (any address: a prefetch never
+/// faults, so a kernel may request the next block past the end of its slice).
+#[inline(always)]
+pub fn prefetch_line<T>(x: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch has no effect beyond the caches, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch(x.cast::<i8>(), std::arch::x86_64::_MM_HINT_T1)
+    };
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = data;
+    let _ = x;
 }
 
 /// Most buffers kept per thread and element type.
