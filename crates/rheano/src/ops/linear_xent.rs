@@ -33,6 +33,19 @@ struct Band<F> {
     dw: Vec<F>,
 }
 
+impl<F: Real> Band<F> {
+    /// Room for `rows` rows of n classes (sm and dx are written entry by entry) and a zero dW.
+    fn with_rows(rows: usize, n: usize, k: usize) -> Band<F> {
+        Band {
+            nll: Vec::with_capacity(rows),
+            sm: crate::runtime::elemwise::alloc_output::<F>(rows * n),
+            am: Vec::with_capacity(rows),
+            dx: crate::runtime::elemwise::alloc_output::<F>(rows * n),
+            dw: vec![F::zero(); k * n],
+        }
+    }
+}
+
 /// The five outputs for X (m×k), W (k×n), b (n entries, or one broadcast), `labels` (m, each
 /// < n, checked by the caller), dz (m entries, or one broadcast): `(nll, sm, am, dx, dW)`.
 #[allow(clippy::type_complexity)]
@@ -79,13 +92,7 @@ pub(crate) fn linear_crossentropy<F: Real>(
         use rayon::prelude::*;
         (0..bands).into_par_iter().map(run).collect()
     };
-    let mut out = Band {
-        nll: Vec::with_capacity(m),
-        sm: crate::runtime::elemwise::alloc_output::<F>(m * n),
-        am: Vec::with_capacity(m),
-        dx: crate::runtime::elemwise::alloc_output::<F>(m * n),
-        dw: vec![F::zero(); k * n],
-    };
+    let mut out = Band::with_rows(m, n, k);
     let mut row = 0;
     for p in parts {
         let rows = p.nll.len();
@@ -116,13 +123,7 @@ fn band<F: Real>(
 ) -> Band<F> {
     // `b` has n entries here.
     let rows = r1 - r0;
-    let mut out = Band {
-        nll: Vec::with_capacity(rows),
-        sm: crate::runtime::elemwise::alloc_output::<F>(rows * n),
-        am: Vec::with_capacity(rows),
-        dx: crate::runtime::elemwise::alloc_output::<F>(rows * n),
-        dw: vec![F::zero(); k * n],
-    };
+    let mut out = Band::with_rows(rows, n, k);
     let block = (BLOCK_BYTES / (k.max(1) * std::mem::size_of::<F>())).clamp(8, 1024);
     let mut logits = vec![F::zero(); block.min(rows.max(1)) * n];
     let mut dw_t = (n <= MAX_COLS).then(|| TransposedSums::new(k, n));
