@@ -473,27 +473,21 @@ pub fn prefetch_line<T>(x: *const T) {
 
 /// Most buffers kept per thread and element type.
 const RECYCLED_MAX: usize = 32;
+/// Buffers shorter than this are not kept: the system allocator serves them from its own
+/// per-thread cache, and a pool full of them would turn away the larger ones that matter.
+const RECYCLED_MIN_LEN: usize = 64;
 
 /// Hands a freed intermediate's buffer to this thread's pool ([`Real::recycled`]) for the next
 /// output of the same length: a training step's intermediates have the same sizes at every
-/// call, so a step allocates almost nothing after the first. Only small float buffers are kept
-/// (large ones go back to the allocator, which the recycling allocator serves).
+/// call, so a step allocates almost nothing after the first. Only mid-sized float buffers are
+/// kept (large ones go back to the allocator, which the recycling allocator serves).
 pub fn recycle(v: Value) {
     fn keep<F: Real>(a: ArrayD<F>) {
         let n = a.len();
-        if n == 0 || n * std::mem::size_of::<F>() >= crate::alloc::MIN_BLOCK {
-            return;
-        }
         let (data, offset) = a.into_raw_vec_and_offset();
-        if offset.unwrap_or(0) != 0 || data.len() != n {
-            return;
+        if offset.unwrap_or(0) == 0 && data.len() == n {
+            give_back(data);
         }
-        let _ = F::recycled().try_with(|p| {
-            let mut p = p.borrow_mut();
-            if p.len() < RECYCLED_MAX {
-                p.push(data);
-            }
-        });
     }
     match v {
         Value::F64(a) => keep(a),
@@ -502,16 +496,19 @@ pub fn recycle(v: Value) {
     }
 }
 
-/// Hands a scratch buffer to this thread's pool (see [`recycle`]).
+/// Hands a scratch buffer to this thread's pool (see [`recycle`]). A full pool lets go of its
+/// oldest buffer: the sizes in use now are the ones the next call asks for.
 fn give_back<F: Real>(v: Vec<F>) {
-    if v.len() * std::mem::size_of::<F>() >= crate::alloc::MIN_BLOCK {
+    if v.len() < RECYCLED_MIN_LEN || v.len() * std::mem::size_of::<F>() >= crate::alloc::MIN_BLOCK
+    {
         return;
     }
     let _ = F::recycled().try_with(|p| {
         let mut p = p.borrow_mut();
-        if p.len() < RECYCLED_MAX {
-            p.push(v);
+        if p.len() >= RECYCLED_MAX {
+            p.remove(0);
         }
+        p.push(v);
     });
 }
 
