@@ -46,6 +46,31 @@ def test_advanced_indexing_and_eval():
         v[5].eval({v: np.zeros(3)})
 
 
+def test_tutorial_cost_compiles_to_the_fused_crossentropy():
+    # The deeplearning.net form of the negative log-likelihood: Theano compiles it (and its
+    # gradient) to CrossentropySoftmaxArgmax1HotWithBias (and its Dx), with no indexing left.
+    x, y = T.dmatrix("x"), T.lvector("y")
+    W, b = T.dmatrix("W"), T.dvector("b")
+    p = T.nnet.softmax(T.dot(x, W) + b)
+    for cost in (-T.mean(T.log(p)[T.arange(y.shape[0]), y]), -T.mean(T.log(p[T.arange(y.shape[0]), y]))):
+        f = theano.function([x, y, W, b], [cost] + T.grad(cost, [W, b]))
+        text = theano.printing.debugprint(f, file="str")
+        assert "CrossentropySoftmax" in text and "AdvancedSubtensor" not in text, text
+        rng = np.random.default_rng(0)
+        xv, Wv, bv = rng.normal(size=(6, 4)), rng.normal(size=(4, 3)) * 300, rng.normal(size=3)
+        yv = np.array([0, 2, 1, 1, 0, 2])
+        c, gW, gb = f(xv, yv, Wv, bv)
+        z = xv @ Wv + bv
+        lse = z.max(1) + np.log(np.exp(z - z.max(1, keepdims=True)).sum(1))
+        assert np.isclose(c, np.mean(lse - z[np.arange(6), yv]), rtol=1e-12)
+        d = np.exp(z - lse[:, None])
+        d[np.arange(6), yv] -= 1
+        assert np.allclose(gW, xv.T @ d / 6, rtol=1e-12, atol=1e-14)
+        assert np.allclose(gb, d.sum(0) / 6, rtol=1e-12, atol=1e-14)
+        with pytest.raises(ValueError):
+            f(xv, np.array([0, 3, 1, 1, 0, 2]), Wv, bv)
+
+
 def test_literal_typing():
     fv = T.fvector("fv")
     assert (fv * 2.0).dtype == "float32"

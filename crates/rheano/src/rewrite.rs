@@ -366,6 +366,13 @@ fn local_shape_of_elemwise(v: &Var) -> Option<Var> {
         let labels = x.owner_inputs().last()?.clone();
         return (index != 1 && labels.ndim() == 1 && x.ndim() == 1).then(|| T::shape(&labels));
     }
+    // m[arange(y.shape[0]), y] has the labels' shape (a mean over it divides by len(y)).
+    if x.op() == Some(&Op::AdvancedSubtensor) {
+        let [m, rows, y] = x.owner_inputs() else {
+            return None;
+        };
+        return (m.ndim() == 2 && y.ndim() == 1 && is_arange_of_len(rows, y)).then(|| T::shape(y));
+    }
     if !matches!(x.op(), Some(Op::Elemwise(_)) | Some(Op::Composite(_))) {
         return None;
     }
@@ -440,7 +447,12 @@ fn local_fill_sink(v: &Var) -> Option<Var> {
 /// a whole forward pass, only there for its shape) is no longer needed.
 fn local_useless_fill(v: &Var) -> Option<Var> {
     let (op, ins) = elemwise_parts(v)?;
-    if ins.len() < 2 || matches!(op, ScalarOp::Second) {
+    // fill(x, y) whose result has y's own type (x adds no dims, e.g. both scalars) is y.
+    if let (ScalarOp::Second, [_, y]) = (op, ins) {
+        let same = y.dtype() == v.dtype() && y.broadcastable() == v.broadcastable();
+        return same.then(|| y.clone());
+    }
+    if ins.len() < 2 {
         return None;
     }
     for (k, input) in ins.iter().enumerate() {
@@ -578,6 +590,32 @@ fn local_div_to_inv(v: &Var) -> Option<Var> {
     (scalar_constant_value(&ins[0]) == Some(1.0)).then(|| T::inv(&ins[1]))
 }
 
+/// sum(−nll) → −sum(nll) for a crossentropy's nll (the negation case of Theano's
+/// `local_sum_prod_mul_by_scalar`, kept to the negation that
+/// `local_advanced_indexing_crossentropy_onehot` leaves): it then meets the one outside
+/// (`-mean(-nll)`) and both go. Other negations under a sum stay for the patterns that read
+/// them (the binary crossentropy's).
+fn local_sum_neg(v: &Var) -> Option<Var> {
+    let Op::Reduce(r) = v.op()? else {
+        return None;
+    };
+    if r.kind != crate::ops::reduce::ReduceKind::Sum {
+        return None;
+    }
+    let x = &is(&v.owner_inputs()[0], ScalarOp::Neg)?[0];
+    if !matches!(
+        x.op()?,
+        Op::Nnet(NnetOp::CrossentropySoftmaxArgmax1HotWithBias)
+            | Op::Nnet(NnetOp::CrossentropyCategorical1Hot)
+    ) {
+        return None;
+    }
+    same_type(
+        v,
+        -crate::graph::apply1(Op::Reduce(r.clone()), vec![x.clone()]),
+    )
+}
+
 /// −(−a / b) → a / b.
 fn local_neg_div_neg(v: &Var) -> Option<Var> {
     let div = &is(v, ScalarOp::Neg)?[0];
@@ -632,6 +670,14 @@ fn stabilize_rewrites() -> Vec<Rewrite> {
         Rewrite {
             name: "local_logsoftmax_lift",
             apply: logsoftmax_through_structure,
+        },
+        Rewrite {
+            name: "local_sum_prod_mul_by_scalar",
+            apply: local_sum_neg,
+        },
+        Rewrite {
+            name: "local_advanced_indexing_crossentropy_onehot",
+            apply: advanced_indexing_crossentropy_onehot,
         },
         Rewrite {
             name: "local_log_softmax_from_logsumexp",
@@ -977,6 +1023,61 @@ fn crossentropy_with_softmax(v: &Var) -> Option<Var> {
         }
         _ => None,
     }
+}
+
+/// log(softmax(x))[arange(y.shape[0]), y] → −CSA1HWB(x, b or 0, y).nll (spec §4.2; the form
+/// of the deeplearning.net tutorials, `-T.mean(T.log(p)[T.arange(y.shape[0]), y])`). By the
+/// time it runs, `log(softmax(x)[rows, y])` has become the same LogSoftmax indexing. In the
+/// stabilize phase (Theano: specialize), so that `grad` differentiates the fused op: the
+/// gradient is then CrossentropySoftmax1HotWithBiasDx, which is what Theano's
+/// `local_advanced_indexing_crossentropy_onehot_grad` makes of the indexing's gradient.
+fn advanced_indexing_crossentropy_onehot(v: &Var) -> Option<Var> {
+    if v.op()? != &Op::AdvancedSubtensor {
+        return None;
+    }
+    let [lsm, rows, y] = v.owner_inputs() else {
+        return None;
+    };
+    if !matches!(
+        lsm.op()?,
+        Op::Nnet(NnetOp::LogSoftmax { axis: None })
+            | Op::Nnet(NnetOp::LogSoftmax { axis: Some(1) })
+    ) {
+        return None;
+    }
+    let x = &lsm.owner_inputs()[0];
+    if x.ndim() != 2 || y.ndim() != 1 || !y.dtype().is_discrete() || !is_arange_of_len(rows, y) {
+        return None;
+    }
+    let nll = match split_row_bias(x) {
+        Some((a, b)) => T::nnet::crossentropy_softmax_1hot_with_bias(a, b, y).0,
+        None => T::nnet::crossentropy_softmax_1hot(x, y).0,
+    };
+    Some(-nll)
+}
+
+/// Whether `rows` is `arange(0, y.shape[0], 1)`: one row index per label, each row once.
+fn is_arange_of_len(rows: &Var, y: &Var) -> bool {
+    let Some(Op::ARange(_)) = rows.op() else {
+        return false;
+    };
+    let [start, stop, step] = rows.owner_inputs() else {
+        return false;
+    };
+    if scalar_constant_value(start) != Some(0.0) || scalar_constant_value(step) != Some(1.0) {
+        return false;
+    }
+    // y.shape[0]: Subtensor{int64}(Shape(y), 0).
+    let Some(Op::Subtensor(sub)) = stop.op() else {
+        return false;
+    };
+    let [shape, index] = stop.owner_inputs() else {
+        return false;
+    };
+    matches!(sub.entries[..], [crate::ops::subtensor::IdxEntry::Index(_)])
+        && shape.op() == Some(&Op::Shape)
+        && shape.owner_inputs()[0].id() == y.id()
+        && scalar_constant_value(index) == Some(0.0)
 }
 
 /// Rebuilds the graph bottom-up, calling `f` on each rebuilt variable (a global pass helper).

@@ -655,3 +655,107 @@ fn output_layer_gradient_rejects_bad_labels() {
     );
     assert!(err.contains('2') && err.contains("Crossentropy"), "{err}");
 }
+
+/// The deeplearning.net tutorials' cost, `-mean(log(p)[arange(y.shape[0]), y])` and its
+/// `log(p[arange, y])` spelling, compiles to the fused crossentropy op (spec §4.2
+/// `local_advanced_indexing_crossentropy_onehot`) and its gradient to the fused Dx (here inside
+/// the one-pass output layer): the same numbers as the indexing graph, finite on huge logits.
+#[test]
+fn advanced_indexing_crossentropy_becomes_the_fused_op() {
+    let x = T::dmatrix("x");
+    let w = T::dmatrix("W");
+    let b = T::dvector("b");
+    let y = T::lvector("y");
+    let rows = T::arange_to(T::shape(&y).at(0));
+    let p = T::nnet::softmax(T::dot(&x, &w) + &b);
+    let pick = |m: &Var| m.get(&[T::Idx::array(&rows), T::Idx::array(&y)]);
+    let log_p = T::log(&p);
+    let costs = [
+        -pick(&log_p).mean(),
+        -T::log(pick(&p)).mean(),
+        -pick(&log_p).sum(),
+    ];
+    let xs = array![
+        [1.0, -2.0, 0.5],
+        [0.0, 3.0, -1.0],
+        [2.0, 2.0, 2.0],
+        [-1.0, 0.0, 4.0]
+    ];
+    let ws = array![[0.3, -0.2], [0.1, 0.4], [-0.5, 0.2]];
+    let huge = &ws * 1e4;
+    let bs = array![0.1, -0.1];
+    let ys = array![0i64, 1, 1, 0];
+    // The gradient by its formula: xᵀ(softmax − onehot(y)) and the column sums (÷ n for a mean).
+    let expected_grads = |wv: &ndarray::Array2<f64>, scale: f64| {
+        let z = xs.dot(wv) + &bs;
+        let mut d = z.clone();
+        for (i, mut row) in d.rows_mut().into_iter().enumerate() {
+            let m = row.fold(f64::NEG_INFINITY, |a, &v| a.max(v));
+            row.mapv_inplace(|v| (v - m).exp());
+            let s = row.sum();
+            row.mapv_inplace(|v| v / s);
+            row[ys[i] as usize] -= 1.0;
+        }
+        d *= scale;
+        (xs.t().dot(&d), d.sum_axis(ndarray::Axis(0)))
+    };
+    for (k, cost) in costs.iter().enumerate() {
+        let grads = rheano::grad(cost, &[&w, &b]).unwrap();
+        let outs = [cost.clone(), grads[0].clone(), grads[1].clone()];
+        let refs: Vec<&Var> = outs.iter().collect();
+        let fused = function_with(&[&x, &w, &b, &y], &refs, Default::default()).unwrap();
+        let dp = fused.debugprint();
+        assert!(!dp.contains("AdvancedSubtensor"), "{dp}");
+        assert!(!dp.contains("AdvancedIncSubtensor"), "{dp}");
+        assert!(dp.contains("CrossentropySoftmax"), "{dp}");
+        let plain = function_with(
+            &[&x, &w, &b, &y],
+            &refs,
+            FunctionOptions {
+                excluding: vec!["local_advanced_indexing_crossentropy_onehot".into()],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert!(plain.debugprint().contains("AdvancedSubtensor"));
+        for wv in [&ws, &huge] {
+            let args = [
+                xs.clone().into(),
+                wv.clone().into(),
+                bs.clone().into(),
+                ys.clone().into(),
+            ];
+            let (got, want) = (fused.call(&args).unwrap(), plain.call(&args).unwrap());
+            let (dw, db) = expected_grads(wv, if k == 2 { 1.0 } else { 0.25 });
+            for (g, e) in got[1].to_f64_vec().iter().zip(dw.iter()) {
+                assert!((g - e).abs() <= 1e-12, "dW {g} vs {e}");
+            }
+            for (g, e) in got[2].to_f64_vec().iter().zip(db.iter()) {
+                assert!((g - e).abs() <= 1e-12, "db {g} vs {e}");
+            }
+            for (g, e) in got.iter().zip(&want) {
+                for (a, b) in g.to_f64_vec().iter().zip(e.to_f64_vec()) {
+                    assert!(a.is_finite(), "{a}");
+                    assert!((a - b).abs() <= 1e-12 * (1.0 + b.abs()), "{a} vs {b}");
+                }
+            }
+        }
+        // Labels out of range are an error, as with the indexing.
+        let bad = fused.call(&[
+            xs.clone().into(),
+            ws.clone().into(),
+            bs.clone().into(),
+            array![0i64, 1, 2, 0].into(),
+        ]);
+        assert!(bad.is_err());
+    }
+    // Rows that are not arange(len(y)) are left to the indexing.
+    let other = T::log(&p)
+        .get(&[
+            T::Idx::array(&T::arange_to(T::shape(&x).at(0))),
+            T::Idx::array(&y),
+        ])
+        .mean();
+    let f = compiled(&[&x, &w, &b, &y], &other);
+    assert!(f.debugprint().contains("AdvancedSubtensor"));
+}

@@ -499,8 +499,7 @@ pub fn recycle(v: Value) {
 /// Hands a scratch buffer to this thread's pool (see [`recycle`]). A full pool lets go of its
 /// oldest buffer: the sizes in use now are the ones the next call asks for.
 fn give_back<F: Real>(v: Vec<F>) {
-    if v.len() < RECYCLED_MIN_LEN || v.len() * std::mem::size_of::<F>() >= crate::alloc::MIN_BLOCK
-    {
+    if v.len() < RECYCLED_MIN_LEN || v.len() * std::mem::size_of::<F>() >= crate::alloc::MIN_BLOCK {
         return;
     }
     let _ = F::recycled().try_with(|p| {
