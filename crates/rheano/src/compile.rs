@@ -672,7 +672,15 @@ impl Function {
         for ((cell, k, ty), v) in self.updates.iter().zip(results.split_off(n_out)) {
             debug_assert_eq!(v.dtype(), ty.dtype);
             debug_assert!(*k >= n_out);
-            *cell.write().expect("shared lock") = std::sync::Arc::new(v);
+            let old = std::mem::replace(
+                &mut *cell.write().expect("shared lock"),
+                std::sync::Arc::new(v),
+            );
+            // The old value's buffer serves the next call's new value (a training step
+            // replaces each parameter with one of the same size at every call).
+            if let Ok(old) = std::sync::Arc::try_unwrap(old) {
+                crate::runtime::elemwise::recycle(old);
+            }
         }
         Ok(results)
     }

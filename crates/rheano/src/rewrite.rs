@@ -335,6 +335,10 @@ fn canonicalize_rewrites() -> Vec<Rewrite> {
             apply: local_dimshuffle_lift,
         },
         Rewrite {
+            name: "local_shape_to_shape_i",
+            apply: local_shape_to_shape_i,
+        },
+        Rewrite {
             name: "local_shape_of_elemwise",
             apply: local_shape_of_elemwise,
         },
@@ -351,12 +355,19 @@ fn canonicalize_rewrites() -> Vec<Rewrite> {
 
 /// shape(f(a, b, ...)) → shape(a) for an elementwise f and an input with the output's
 /// broadcastable pattern (it has the output's shape): a mean's divisor then no longer keeps the
-/// elementwise result alive, and the sum before it can fuse with it.
+/// elementwise result alive, and the sum before it can fuse with it. The same for
+/// `Shape_i{k}`.
 fn local_shape_of_elemwise(v: &Var) -> Option<Var> {
-    if v.op()? != &Op::Shape {
-        return None;
-    }
-    let x = &v.owner_inputs()[0];
+    let x = &v.owner_inputs().first()?.clone();
+    let source = match v.op()? {
+        Op::Shape | Op::ShapeI(_) => same_shape_as(x)?,
+        _ => return None,
+    };
+    Some(crate::graph::apply1(v.op()?.clone(), vec![source]))
+}
+
+/// A variable with the same shape as `x`, computed earlier (or an input), if one is known.
+fn same_shape_as(x: &Var) -> Option<Var> {
     // A crossentropy's per-row outputs have the labels' shape (the op checks that they match
     // the rows): the gradient of a mean then needs no forward pass for its 1/n.
     if let Some(Op::Nnet(NnetOp::CrossentropyCategorical1Hot))
@@ -364,23 +375,54 @@ fn local_shape_of_elemwise(v: &Var) -> Option<Var> {
     {
         let (_, index) = x.owner()?;
         let labels = x.owner_inputs().last()?.clone();
-        return (index != 1 && labels.ndim() == 1 && x.ndim() == 1).then(|| T::shape(&labels));
+        return (index != 1 && labels.ndim() == 1 && x.ndim() == 1).then_some(labels);
     }
     // m[arange(y.shape[0]), y] has the labels' shape (a mean over it divides by len(y)).
     if x.op() == Some(&Op::AdvancedSubtensor) {
         let [m, rows, y] = x.owner_inputs() else {
             return None;
         };
-        return (m.ndim() == 2 && y.ndim() == 1 && is_arange_of_len(rows, y)).then(|| T::shape(y));
+        return (m.ndim() == 2 && y.ndim() == 1 && is_arange_of_len(rows, y)).then(|| y.clone());
     }
     if !matches!(x.op(), Some(Op::Elemwise(_)) | Some(Op::Composite(_))) {
         return None;
     }
-    let input = x
-        .owner_inputs()
+    x.owner_inputs()
         .iter()
-        .find(|i| i.ndim() == x.ndim() && i.broadcastable() == x.broadcastable())?;
-    Some(T::shape(input))
+        .find(|i| i.ndim() == x.ndim() && i.broadcastable() == x.broadcastable())
+        .cloned()
+}
+
+/// Shape(x)[k] → Shape_i{k}(x) for a constant k (Theano's `local_shape_to_shape_i`): one
+/// scalar step instead of a vector and its indexing, and a scalar that fuses with what follows
+/// (`inv(cast(n))` of a mean's gradient).
+fn local_shape_to_shape_i(v: &Var) -> Option<Var> {
+    let Op::Subtensor(sub) = v.op()? else {
+        return None;
+    };
+    let [shape, index] = v.owner_inputs() else {
+        return None;
+    };
+    if !matches!(sub.entries[..], [crate::ops::subtensor::IdxEntry::Index(_)]) {
+        return None;
+    }
+    // cast(Shape(x))[k] (a mean's divisor) → cast(Shape_i{k}(x)).
+    let (shape, cast) = match elemwise_parts(shape) {
+        Some((ScalarOp::Cast(d), [inner])) => (inner, Some(d)),
+        _ => (shape, None),
+    };
+    if shape.op()? != &Op::Shape {
+        return None;
+    }
+    let x = &shape.owner_inputs()[0];
+    let k = scalar_constant_value(index)?;
+    let nd = x.ndim() as f64;
+    if k.fract() != 0.0 || k < -nd || k >= nd {
+        return None;
+    }
+    let k = if k < 0.0 { k + nd } else { k } as usize;
+    let n = crate::graph::apply1(Op::ShapeI(k), vec![x.clone()]);
+    same_type(v, cast.map_or(n.clone(), |d| T::cast(&n, d)))
 }
 
 /// Two dimshuffles in a row become one, and a dimshuffle that keeps every dim in order is x.
@@ -1067,7 +1109,10 @@ fn is_arange_of_len(rows: &Var, y: &Var) -> bool {
     if scalar_constant_value(start) != Some(0.0) || scalar_constant_value(step) != Some(1.0) {
         return false;
     }
-    // y.shape[0]: Subtensor{int64}(Shape(y), 0).
+    // y.shape[0]: Shape_i{0}(y), or Subtensor{int64}(Shape(y), 0) before canonicalize.
+    if stop.op() == Some(&Op::ShapeI(0)) {
+        return stop.owner_inputs()[0].id() == y.id();
+    }
     let Some(Op::Subtensor(sub)) = stop.op() else {
         return false;
     };

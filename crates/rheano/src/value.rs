@@ -321,6 +321,15 @@ impl Value {
     }
 
     /// A converted copy (numpy's `astype`); no copy when the dtype already matches.
+    /// [`cast`](Self::cast) of an owned value: no copy when it already has `dtype`.
+    pub fn into_dtype(self, dtype: DType) -> Value {
+        if dtype == self.dtype() {
+            self
+        } else {
+            self.cast(dtype)
+        }
+    }
+
     pub fn cast(&self, dtype: DType) -> Value {
         if dtype == self.dtype() {
             return self.clone();

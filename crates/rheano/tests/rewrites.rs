@@ -759,3 +759,41 @@ fn advanced_indexing_crossentropy_becomes_the_fused_op() {
     let f = compiled(&[&x, &w, &b, &y], &other);
     assert!(f.debugprint().contains("AdvancedSubtensor"));
 }
+
+/// x.shape[k] with a constant k compiles to Theano's Shape_i{k} (also through the cast of a
+/// mean's divisor); an index past the dims stays an indexing that fails at run time.
+#[test]
+fn shape_of_a_constant_index_is_shape_i() {
+    let m = T::dmatrix("m");
+    let cols = T::shape(&m).at(-1);
+    let f = compiled(&[&m], &cols);
+    assert!(
+        f.debugprint().starts_with("Shape_i{1} [id A]"),
+        "{}",
+        f.debugprint()
+    );
+    let r = f
+        .call(&[ndarray::Array2::<f64>::zeros((2, 5)).into()])
+        .unwrap();
+    assert_eq!(r[0].to_i64_vec(), vec![5]);
+    assert_eq!(r[0].ndim(), 0);
+    let mean = m.mean();
+    let g = rheano::grad(&mean, &[&m]).unwrap().remove(0);
+    let f = compiled(&[&m], &g);
+    let dp = f.debugprint();
+    assert!(
+        dp.contains("Shape_i{0}") && dp.contains("Shape_i{1}"),
+        "{dp}"
+    );
+    assert!(!dp.contains("Subtensor"), "{dp}");
+    let r = f
+        .call(&[ndarray::Array2::<f64>::zeros((2, 5)).into()])
+        .unwrap();
+    assert_eq!(r[0].to_f64_vec(), vec![0.1; 10]);
+    let past = T::shape(&m).at(2);
+    let f = compiled(&[&m], &past);
+    assert!(f.debugprint().contains("Subtensor"));
+    assert!(f
+        .call(&[ndarray::Array2::<f64>::zeros((2, 5)).into()])
+        .is_err());
+}

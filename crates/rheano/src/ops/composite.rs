@@ -135,7 +135,7 @@ impl Composite {
                 run_program_sum(n, &operands, &self.program, &kernels)
             }
         };
-        Ok(Value::from(total).cast(self.dtype))
+        Ok(Value::from(total).into_dtype(self.dtype))
     }
 
     /// Theano's scalar expression of the program: `(i0 * (i1 + Abs(i1)))`.

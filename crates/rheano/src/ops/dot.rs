@@ -29,7 +29,7 @@ pub fn perform(a: &Value, b: &Value, out: &TensorType) -> Result<Value> {
         DType::Float32 if a.ndim() <= 2 && b.ndim() <= 2 => dot_gemm::<f32>(a, b),
         DType::Float64 => dot_in::<f64>(a, b),
         DType::Float32 => dot_in::<f32>(a, b),
-        _ => Ok(dot_in::<i64>(a, b)?.cast(out.dtype)),
+        _ => Ok(dot_in::<i64>(a, b)?.into_dtype(out.dtype)),
     }
 }
 

@@ -100,7 +100,7 @@ impl Elemwise {
             }
             _ if out_dt == DType::Float64 => run_float::<f64>(self, inputs, &shape),
             _ if out_dt == DType::Float32 => run_float::<f32>(self, inputs, &shape),
-            _ => Ok(run_int(self, inputs, &shape)?.cast(out_dt)),
+            _ => Ok(run_int(self, inputs, &shape)?.into_dtype(out_dt)),
         }
     }
 }

@@ -112,7 +112,7 @@ impl Op {
                     ],
                 }
             }
-            Op::Shape | Op::ARange(_) => vec![Disconnected; x.len()],
+            Op::Shape | Op::ShapeI(_) | Op::ARange(_) => vec![Disconnected; x.len()],
             Op::Reshape(_) => vec![
                 Grad(T::reshape_var(&g(), &T::shape(&x[0]), x[0].ndim())),
                 Disconnected,

@@ -35,6 +35,8 @@ pub enum Op {
     MaxAndArgmax(MaxAndArgmax),
     Dot,
     Shape,
+    /// `x.shape[i]` as a scalar (Theano's `Shape_i`, made by a rewrite from `Shape(x)[i]`).
+    ShapeI(usize),
     Reshape(Reshape),
     Subtensor(Subtensor),
     /// `x[iv]`: integer-vector indexing along the first axis.
@@ -94,6 +96,7 @@ impl Op {
             Op::MaxAndArgmax(m) => m.infer(inputs),
             Op::Dot => dot::infer(inputs).map(|t| vec![t]),
             Op::Shape => shape::infer_shape(inputs).map(|t| vec![t]),
+            Op::ShapeI(i) => shape::infer_shape_i(*i, inputs).map(|t| vec![t]),
             Op::Reshape(r) => r.infer(inputs).map(|t| vec![t]),
             Op::Subtensor(s) => s.infer(inputs).map(|t| vec![t]),
             Op::AdvancedSubtensor1 => subtensor::infer_adv1(inputs).map(|t| vec![t]),
@@ -138,6 +141,7 @@ impl Op {
             Op::MaxAndArgmax(m) => m.perform(inputs[0]),
             Op::Dot => one(dot::perform(inputs[0], inputs[1], &types.outputs[0])),
             Op::Shape => one(Ok(shape::perform_shape(inputs[0]))),
+            Op::ShapeI(i) => one(shape::perform_shape_i(*i, inputs[0])),
             Op::Reshape(r) => one(r.perform(inputs[0], inputs[1])),
             Op::Subtensor(s) => one(s.perform(inputs)),
             Op::AdvancedSubtensor1 => one(subtensor::perform_adv1(inputs[0], inputs[1])),
@@ -221,6 +225,7 @@ impl fmt::Display for Op {
             Op::MaxAndArgmax(m) => write!(f, "{m}"),
             Op::Dot => f.write_str("dot"),
             Op::Shape => f.write_str("Shape"),
+            Op::ShapeI(i) => write!(f, "Shape_i{{{i}}}"),
             Op::Reshape(r) => write!(f, "Reshape{{{}}}", r.bcast.len()),
             Op::Subtensor(s) => write!(f, "{s}"),
             Op::AdvancedSubtensor1 => f.write_str("AdvancedSubtensor1"),

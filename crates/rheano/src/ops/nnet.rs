@@ -361,7 +361,7 @@ impl NnetOp {
                     let (nll, sm, am) = softmax_nll::<F>(&add_bias::<F>(x, b), &labels);
                     (F::wrap(nll), F::wrap(sm), am)
                 });
-                vec![nll, sm, Value::I64(am).cast(y.dtype())]
+                vec![nll, sm, Value::I64(am).into_dtype(y.dtype())]
             }
             CrossentropySoftmax1HotWithBiasDx => {
                 let (dy, sm, y) = (inputs[0], inputs[1], inputs[2]);
@@ -489,7 +489,10 @@ impl NnetOp {
                 for (&x, &y) in av.iter().zip(&pv) {
                     conf[[pos(x), pos(y)]] += 1;
                 }
-                vec![Value::from(conf), Value::from(Array1::from(order)).cast(od)]
+                vec![
+                    Value::from(conf),
+                    Value::from(Array1::from(order)).into_dtype(od),
+                ]
             }
         })
     }

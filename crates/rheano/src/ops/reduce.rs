@@ -95,7 +95,7 @@ impl Reduce {
                     });
                     Ok(
                         Value::from(r.into_shape_with_order(IxDyn(&outer_shape)).expect("shape"))
-                            .cast(out.dtype),
+                            .into_dtype(out.dtype),
                     )
                 } else {
                     let a = lanes.to_array::<i64>();
@@ -108,7 +108,7 @@ impl Reduce {
                     });
                     Ok(
                         Value::from(r.into_shape_with_order(IxDyn(&outer_shape)).expect("shape"))
-                            .cast(out.dtype),
+                            .into_dtype(out.dtype),
                     )
                 }
             }
@@ -298,7 +298,7 @@ fn sum_trailing(x: &Value, axes: &[usize], out: &TensorType) -> Option<Value> {
         sums
     };
     let arr = ndarray::ArrayD::from_shape_vec(IxDyn(&outer_shape), sums).ok()?;
-    Some(Value::from(arr).cast(out.dtype))
+    Some(Value::from(arr).into_dtype(out.dtype))
 }
 
 /// Pairwise sum of any element type, accumulated in float64: error O(log n · ε), not O(n · ε).
@@ -316,7 +316,15 @@ fn sum_leading(x: &Value, axes: &[usize], out: &TensorType) -> Option<Value> {
     let rows: usize = x.shape()[..k].iter().product();
     let kept: Vec<usize> = x.shape()[k..].to_vec();
     let width: usize = kept.iter().product();
-    fn add_rows<T: Element>(data: &[T], rows: usize, width: usize, acc: &mut [f64]) {
+    /// Adds the rows into `acc`: 16 at a time, halves summed apart and then added (pairwise),
+    /// each level's partial sums in its own part of `scratch`.
+    fn add_rows<T: Element>(
+        data: &[T],
+        rows: usize,
+        width: usize,
+        acc: &mut [f64],
+        scratch: &mut [f64],
+    ) {
         if rows <= 16 {
             for r in data.chunks_exact(width).take(rows) {
                 for (a, &v) in acc.iter_mut().zip(r) {
@@ -325,24 +333,29 @@ fn sum_leading(x: &Value, axes: &[usize], out: &TensorType) -> Option<Value> {
             }
         } else {
             let half = rows / 2;
-            add_rows(&data[..half * width], half, width, acc);
-            let mut other = vec![0.0f64; width];
-            add_rows(&data[half * width..], rows - half, width, &mut other);
-            for (a, b) in acc.iter_mut().zip(&other) {
+            add_rows(&data[..half * width], half, width, acc, scratch);
+            let (other, deeper) = scratch.split_at_mut(width);
+            other.fill(0.0);
+            add_rows(&data[half * width..], rows - half, width, other, deeper);
+            for (a, b) in acc.iter_mut().zip(&*other) {
                 *a += b;
             }
         }
     }
+    // One partial-sum row per level of halving.
+    let levels = (usize::BITS - (rows / 16).leading_zeros()) as usize + 1;
     let sums = with_value!(x, a => {
         let data = a.as_slice()?;
-        let mut acc = vec![0.0f64; width];
+        let mut acc = vec![0.0f64; width * (1 + levels)];
+        let (sums, scratch) = acc.split_at_mut(width);
         if width > 0 {
-            add_rows(data, rows, width, &mut acc);
+            add_rows(data, rows, width, sums, scratch);
         }
+        acc.truncate(width);
         acc
     });
     let r = ArrayD::from_shape_vec(IxDyn(&kept), sums).ok()?;
-    Some(Value::from(r).cast(out.dtype))
+    Some(Value::from(r).into_dtype(out.dtype))
 }
 
 /// Σ v in float64 in 8 independent lanes (vectorises; inlined into the kernels compiled for

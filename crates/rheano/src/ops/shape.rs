@@ -181,6 +181,30 @@ pub fn perform_shape(x: &Value) -> Value {
     )
 }
 
+pub fn infer_shape_i(i: usize, inputs: &[&TensorType]) -> Result<TensorType> {
+    if i >= inputs[0].ndim() {
+        return Err(Error::index(
+            format!("Shape_i{{{i}}}"),
+            format!(
+                "index {i} out of range for a tensor of ndim {}",
+                inputs[0].ndim()
+            ),
+        ));
+    }
+    Ok(TensorType::dense(DType::Int64, 0))
+}
+
+/// `x.shape[i]` as a 0-d int64.
+pub fn perform_shape_i(i: usize, x: &Value) -> Result<Value> {
+    let n = *x.shape().get(i).ok_or_else(|| {
+        Error::index(
+            format!("Shape_i{{{i}}}"),
+            format!("index {i} out of range for a value of ndim {}", x.ndim()),
+        )
+    })?;
+    Ok(Value::I64(ArrayD::from_elem(IxDyn(&[]), n as i64)))
+}
+
 pub fn infer_arange(dtype: DType, inputs: &[&TensorType]) -> Result<TensorType> {
     let op = format!("ARange{{dtype='{dtype}'}}");
     if inputs.len() != 3 || inputs.iter().any(|t| t.ndim() != 0) {
@@ -205,11 +229,11 @@ pub fn perform_arange(dtype: DType, inputs: &[&Value]) -> Result<Value> {
     let n = n as usize;
     if dtype.is_float() {
         let v: Vec<f64> = (0..n).map(|i| start + i as f64 * step).collect();
-        Ok(Value::from(ndarray::Array1::from(v)).cast(dtype))
+        Ok(Value::from(ndarray::Array1::from(v)).into_dtype(dtype))
     } else {
         let [a, s] = [inputs[0].to_i64_vec()[0], inputs[2].to_i64_vec()[0]];
         let v: Vec<i64> = (0..n as i64).map(|i| a + i * s).collect();
-        Ok(Value::from(ndarray::Array1::from(v)).cast(dtype))
+        Ok(Value::from(ndarray::Array1::from(v)).into_dtype(dtype))
     }
 }
 

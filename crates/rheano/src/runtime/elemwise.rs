@@ -634,19 +634,18 @@ pub fn run_blocks_into<F: Real>(
 /// A fused program's block registers: one per input that is not read in place (scalar inputs
 /// filled once, since no kernel writes an input register), then one per instruction.
 struct Registers<F: Real> {
-    inputs: Vec<Vec<F>>,
-    temps: Vec<Vec<F>>,
+    /// One buffer for all registers (one allocation, pooled): a `width`-long region per
+    /// operand (unused for `Full` ones, read in place), then one per instruction.
+    buf: Vec<F>,
+    width: usize,
+    n_in: usize,
 }
 
-/// The register buffers go back to this thread's pool for the next program (a training step
+/// The register buffer goes back to this thread's pool for the next program (a training step
 /// runs the same programs at every call).
 impl<F: Real> Drop for Registers<F> {
     fn drop(&mut self) {
-        for v in self.temps.drain(..).chain(self.inputs.drain(..)) {
-            if !v.is_empty() {
-                give_back(v);
-            }
-        }
+        give_back(std::mem::take(&mut self.buf));
     }
 }
 
@@ -655,23 +654,18 @@ const MAX_STACK_ARGS: usize = 8;
 
 impl<F: Real> Registers<F> {
     fn new(operands: &[Operand<F>], n_instr: usize, width: usize) -> Self {
-        // Scratch registers, written before they are read: a pooled buffer as it is.
-        let scratch = || take_recycled::<F>(width).unwrap_or_else(|| vec![F::zero(); width]);
-        let inputs = operands
-            .iter()
-            .map(|o| match o {
-                Operand::Scalar(v) => {
-                    let mut r = scratch();
-                    r.fill(*v);
-                    r
-                }
-                Operand::Full(_) => Vec::new(),
-                Operand::Periodic(_) | Operand::Dest => scratch(),
-            })
-            .collect();
+        // Written before they are read (scalars filled here): a pooled buffer as it is.
+        let n = (operands.len() + n_instr) * width;
+        let mut buf = take_recycled::<F>(n).unwrap_or_else(|| vec![F::zero(); n]);
+        for (o, reg) in operands.iter().zip(buf.chunks_exact_mut(width.max(1))) {
+            if let Operand::Scalar(v) = o {
+                reg.fill(*v);
+            }
+        }
         Registers {
-            inputs,
-            temps: (0..n_instr).map(|_| scratch()).collect(),
+            buf,
+            width,
+            n_in: operands.len(),
         }
     }
 
@@ -685,7 +679,8 @@ impl<F: Real> Registers<F> {
         at: (usize, usize),
     ) -> &[F] {
         self.eval_into(operands, program, kernels, at, None);
-        &self.temps[program.len() - 1][..at.1]
+        let last = (self.n_in + program.len() - 1) * self.width;
+        &self.buf[last..last + at.1]
     }
 
     /// Runs the program on output elements `start..start + len`; the last instruction writes
@@ -699,7 +694,12 @@ impl<F: Real> Registers<F> {
         (start, len): (usize, usize),
         mut out_block: Option<&mut [F]>,
     ) {
-        for (o, reg) in operands.iter().zip(self.inputs.iter_mut()) {
+        let width = self.width;
+        let (input_regs, temps) = self.buf.split_at_mut(self.n_in * width);
+        for (o, reg) in operands
+            .iter()
+            .zip(input_regs.chunks_exact_mut(width.max(1)))
+        {
             match o {
                 Operand::Periodic(_) | Operand::Dest => {
                     let dest: &[F] = out_block.as_deref().unwrap_or(&[]);
@@ -714,26 +714,28 @@ impl<F: Real> Registers<F> {
             }
         }
         // Full inputs are read where they are; the others from their registers.
-        let inputs = &self.inputs;
+        let input_regs = &*input_regs;
         let input = |k: usize| -> &[F] {
             match &operands[k] {
                 Operand::Full(s) => &s[start..start + len],
-                _ => &inputs[k][..len],
+                _ => &input_regs[k * width..k * width + len],
             }
         };
         let n_in = operands.len();
         for (j, (ins, kernel)) in program.iter().zip(kernels).enumerate() {
-            let (done, rest) = self.temps.split_at_mut(j);
+            let (done, rest) = temps.split_at_mut(j * width);
+            let done = &*done;
             let arg = |a: usize| -> &[F] {
                 if a < n_in {
                     input(a)
                 } else {
-                    &done[a - n_in][..len]
+                    let r = (a - n_in) * width;
+                    &done[r..r + len]
                 }
             };
             let out = match out_block.as_deref_mut() {
                 Some(o) if j + 1 == program.len() => o,
-                _ => &mut rest[0][..len],
+                _ => &mut rest[..len],
             };
             if ins.args.len() <= MAX_STACK_ARGS {
                 let mut args: [&[F]; MAX_STACK_ARGS] = [&[]; MAX_STACK_ARGS];
