@@ -797,3 +797,49 @@ fn shape_of_a_constant_index_is_shape_i() {
         .call(&[ndarray::Array2::<f64>::zeros((2, 5)).into()])
         .is_err());
 }
+
+/// Casts to a float type join the fused program (Theano's `Composite{inv(Cast{float64}(i0))}`
+/// for a mean's divisor), converting as the cast does: integers and float64 inputs of a float32
+/// program are rounded to float32 where they are read.
+#[test]
+fn casts_to_float_fuse_and_round_as_the_cast() {
+    let n = T::lvector("n");
+    let x = T::dvector("x");
+    let y = T::fvector("y");
+    let out = T::cast(&n, rheano::DType::Float32) * &y + T::cast(&x, rheano::DType::Float32);
+    let fused = compiled(&[&n, &x, &y], &out);
+    let dp = fused.debugprint();
+    assert!(dp.starts_with("Elemwise{Composite{"), "{dp}");
+    assert!(
+        dp.contains("Cast{float32}(i0)") && !dp.contains("\n |Elemwise{Cast"),
+        "{dp}"
+    );
+    let plain = function_with(
+        &[&n, &x, &y],
+        &[&out],
+        FunctionOptions {
+            mode: Mode::None,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let args: Vec<Value> = vec![
+        array![16_777_217i64, -3, 1 << 40].into(),
+        array![0.1, 1.0 + 1e-12, -2.5e-40].into(),
+        array![1.0f32, 0.5, 3.0].into(),
+    ];
+    let (a, b) = (fused.call(&args).unwrap(), plain.call(&args).unwrap());
+    assert_eq!(a[0], b[0]);
+    assert_eq!(a[0].dtype(), rheano::DType::Float32);
+    let inv_len = T::inv(T::cast(T::shape(&x).at(0), rheano::DType::Float64));
+    let f = compiled(&[&x], &inv_len);
+    assert!(
+        f.debugprint().contains("Composite{inv(Cast{float64}(i0))}"),
+        "{}",
+        f.debugprint()
+    );
+    assert_eq!(
+        f.call(&[array![1.0, 2.0, 3.0, 4.0].into()]).unwrap()[0].to_f64_vec(),
+        vec![0.25]
+    );
+}

@@ -286,6 +286,10 @@ pub fn block_fn<F: Real>(op: ScalarOp) -> Option<BlockFn<F>> {
         SigmoidBinaryCrossentropy => bce_block::<F>,
         Identity => unary!(|a: F| a),
         Clip => ternary!(F::clip),
+        // A cast to a float type inside a fused program: its input is one of the program's
+        // inputs (an absorbed node has the program's dtype), already converted to `F` as it is
+        // read (numpy's rounding), so the cast itself is a copy.
+        Cast(d) if d.is_float() => unary!(|a: F| a),
         And | Or | Invert | Gt | Lt | Ge | Le | Eq | Neq | Switch | Cast(_) | Second => {
             return None
         }
