@@ -86,6 +86,29 @@ struct Program {
     output_slots: Vec<usize>,
     /// Apply ids in execution order (for debugprint of the compiled graph).
     topo: HashMap<u64, usize>,
+    /// Shared values that a step overwrites with their own update (see [`mark_donations`]).
+    donations: Vec<Donation>,
+    /// With donations: every cell the call reads or updates, in address order (the order its
+    /// locks are taken in), with its slot, whether it is updated, and its donation.
+    lock_order: Vec<LockEntry>,
+}
+
+struct LockEntry {
+    cell: SharedCell,
+    slot: Option<usize>,
+    updated: bool,
+    donation: Option<usize>,
+}
+
+/// A shared value whose update is computed in its own buffer (Theano's `Gemm{inplace}` on a
+/// weight, `[(0, 0)]` on a bias): the call takes the value out of its cell, the step writes the
+/// new value over it, and the cell receives it at the end.
+struct Donation {
+    /// The slot of the shared value and its index in `Function::shared`.
+    slot: usize,
+    shared: usize,
+    /// The slot of the new value (the overwriting step's output).
+    output: usize,
 }
 
 /// Compiles `outputs` as a function of `inputs` with default options.
@@ -373,7 +396,13 @@ pub fn function_with(inputs: &[&Var], outputs: &[&Var], opts: FunctionOptions) -
                 s.ty().clone(),
             )
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let donations = if opts.mode == Mode::FastRun && !opts.excluding.iter().any(|e| e == "inplace")
+    {
+        mark_donations(&mut steps, &shared, &updates, &output_slots)
+    } else {
+        Vec::new()
+    };
     Ok(Function {
         inputs: inputs.iter().map(|v| (*v).clone()).collect(),
         outputs: roots[..n_out].to_vec(),
@@ -385,6 +414,8 @@ pub fn function_with(inputs: &[&Var], outputs: &[&Var], opts: FunctionOptions) -
             input_slots,
             output_slots,
             topo,
+            lock_order: lock_order(&shared, &updates, &donations),
+            donations,
         },
         shared,
         updates,
@@ -423,10 +454,95 @@ fn mark_inplace(steps: &mut [Step], enabled: bool) {
             computed.contains(&s)
                 && step.free_after.contains(&s)
                 && step.inputs.iter().filter(|&&x| x == s).count() == 1
-                && step.op.can_overwrite(&step.in_types[i], &step.out_types[0])
+                && step
+                    .op
+                    .can_overwrite_input(i, &step.in_types[i], &step.out_types[0])
         });
         step.overwrite = pick;
     }
+}
+
+/// The updates computed in the old value's buffer: the step that computes shared variable s's
+/// update reads s last and once, can overwrite that input, and s is not also returned. That step
+/// then overwrites s (instead of an intermediate it may have picked), as Theano's compiled
+/// updates do.
+fn mark_donations(
+    steps: &mut [Step],
+    shared: &[(usize, SharedCell)],
+    updates: &[(SharedCell, usize, TensorType)],
+    output_slots: &[usize],
+) -> Vec<Donation> {
+    let mut out = Vec::new();
+    for (cell, out_pos, _) in updates {
+        let new = output_slots[*out_pos];
+        if output_slots.iter().filter(|&&s| s == new).count() != 1 {
+            continue;
+        }
+        let Some((k, &(slot, _))) = shared
+            .iter()
+            .enumerate()
+            .find(|(_, (_, c))| std::sync::Arc::ptr_eq(c, cell))
+        else {
+            continue;
+        };
+        if output_slots.contains(&slot) {
+            continue;
+        }
+        let Some(step) = steps.iter_mut().find(|st| st.outputs == [new]) else {
+            continue;
+        };
+        let pick = (0..step.inputs.len()).find(|&i| {
+            step.inputs[i] == slot
+                && step.inputs.iter().filter(|&&x| x == slot).count() == 1
+                && step.free_after.contains(&slot)
+                && step
+                    .op
+                    .can_overwrite_input(i, &step.in_types[i], &step.out_types[0])
+        });
+        if let Some(i) = pick {
+            step.overwrite = Some(i);
+            out.push(Donation {
+                slot,
+                shared: k,
+                output: new,
+            });
+        }
+    }
+    out
+}
+
+/// The cells a call with donations locks, in address order (see `Program::lock_order`).
+fn lock_order(
+    shared: &[(usize, SharedCell)],
+    updates: &[(SharedCell, usize, TensorType)],
+    donations: &[Donation],
+) -> Vec<LockEntry> {
+    if donations.is_empty() {
+        return Vec::new();
+    }
+    let mut cells: Vec<&SharedCell> = shared
+        .iter()
+        .map(|(_, c)| c)
+        .chain(updates.iter().map(|(c, _, _)| c))
+        .collect();
+    cells.sort_by_key(|c| std::sync::Arc::as_ptr(c) as usize);
+    cells.dedup_by_key(|c| std::sync::Arc::as_ptr(c) as usize);
+    cells
+        .into_iter()
+        .map(|cell| {
+            let k = shared
+                .iter()
+                .position(|(_, c)| std::sync::Arc::ptr_eq(c, cell));
+            LockEntry {
+                cell: cell.clone(),
+                slot: k.map(|k| shared[k].0),
+                updated: updates
+                    .iter()
+                    .any(|(c, _, _)| std::sync::Arc::ptr_eq(c, cell)),
+                donation: k.and_then(|k| donations.iter().position(|d| d.shared == k)),
+            }
+        })
+        .collect()
 }
 
 /// Theano's message for an update whose type differs from the shared variable's, with the fix.
@@ -506,11 +622,24 @@ pub(crate) fn filter_input<'a>(
     ))
 }
 
+/// What a cell holds while the call that took its value out for an in-place update runs (under
+/// the cell's write lock: nobody sees it).
+fn placeholder_value() -> std::sync::Arc<Value> {
+    static EMPTY: std::sync::OnceLock<std::sync::Arc<Value>> = std::sync::OnceLock::new();
+    EMPTY
+        .get_or_init(|| {
+            std::sync::Arc::new(Value::F64(ndarray::ArrayD::zeros(ndarray::IxDyn(&[0]))))
+        })
+        .clone()
+}
+
 /// A value held during a call: an argument or constant (borrowed), a shared value, or a result.
 enum Slot<'a> {
     Borrowed(&'a Value),
     Shared(std::sync::Arc<Value>),
     Owned(Value),
+    /// A shared value taken out of its (locked) cell, to be overwritten by its update.
+    Donated(Value),
 }
 
 impl Slot<'_> {
@@ -518,7 +647,7 @@ impl Slot<'_> {
         match self {
             Slot::Borrowed(v) => v,
             Slot::Shared(v) => v,
-            Slot::Owned(v) => v,
+            Slot::Owned(v) | Slot::Donated(v) => v,
         }
     }
 
@@ -526,7 +655,7 @@ impl Slot<'_> {
         match self {
             Slot::Borrowed(v) => v.clone(),
             Slot::Shared(v) => std::sync::Arc::try_unwrap(v).unwrap_or_else(|a| (*a).clone()),
-            Slot::Owned(v) => v,
+            Slot::Owned(v) | Slot::Donated(v) => v,
         }
     }
 }
@@ -586,21 +715,137 @@ impl Function {
         for (s, v) in &p.constants {
             slots[*s] = Some(Slot::Borrowed(v));
         }
-        for (s, cell) in &self.shared {
-            let v = cell.read().expect("shared lock").clone();
-            slots[*s] = Some(Slot::Shared(v));
+        // A call that overwrites shared values holds the write locks of every cell it updates
+        // from start to end (no reader sees a value being overwritten, and two calls on other
+        // threads take turns), taking all its locks in one global order (no deadlock).
+        // (cell address, its write guard, whether its value was taken out for a donation)
+        type Held<'c> = (
+            usize,
+            std::sync::RwLockWriteGuard<'c, std::sync::Arc<Value>>,
+            bool,
+        );
+        let mut held: Vec<Held<'_>> = Vec::with_capacity(p.lock_order.len());
+        if p.donations.is_empty() {
+            for (s, cell) in &self.shared {
+                let v = cell.read().expect("shared lock").clone();
+                slots[*s] = Some(Slot::Shared(v));
+            }
         }
+        for entry in &p.lock_order {
+            if !entry.updated {
+                if let Some(s) = entry.slot {
+                    let v = entry.cell.read().expect("shared lock").clone();
+                    slots[s] = Some(Slot::Shared(v));
+                }
+                continue;
+            }
+            let mut guard = entry.cell.write().expect("shared lock");
+            let mut taken = false;
+            if let Some(s) = entry.slot {
+                slots[s] = Some(if entry.donation.is_some() {
+                    // Owned outright only if nothing else holds the value.
+                    let arc = std::mem::replace(&mut *guard, placeholder_value());
+                    match std::sync::Arc::try_unwrap(arc) {
+                        Ok(v) => {
+                            taken = true;
+                            Slot::Donated(v)
+                        }
+                        Err(arc) => {
+                            *guard = arc.clone();
+                            Slot::Shared(arc)
+                        }
+                    }
+                } else {
+                    Slot::Shared(guard.clone())
+                });
+            }
+            held.push((std::sync::Arc::as_ptr(&entry.cell) as usize, guard, taken));
+        }
+        if let Err(e) = self.run_steps(&mut slots) {
+            // A donated value goes back to its cell: as it was if its step did not run, else
+            // as that step left it (the update applied, as Theano's in-place updates are).
+            for (entry, (_, guard, taken)) in
+                p.lock_order.iter().filter(|e| e.updated).zip(&mut held)
+            {
+                let Some(d) = entry.donation.map(|d| &p.donations[d]).filter(|_| *taken) else {
+                    continue;
+                };
+                match (slots[d.slot].take(), slots[d.output].take()) {
+                    (Some(Slot::Donated(v)), _) => **guard = std::sync::Arc::new(v),
+                    (_, Some(new)) => **guard = std::sync::Arc::new(new.into_owned()),
+                    // (A step given the value succeeds: see `Op::inplace_ready`.)
+                    _ => {}
+                }
+            }
+            return Err(e);
+        }
+        // Move each output out of its slot (cloning only when one slot is returned twice).
+        let mut results: Vec<Value> = Vec::with_capacity(p.output_slots.len());
+        for (k, &s) in p.output_slots.iter().enumerate() {
+            let again = p.output_slots[k + 1..].contains(&s);
+            let v = if again {
+                slots[s].as_ref().expect("computed").value().clone()
+            } else {
+                slots[s].take().expect("computed").into_owned()
+            };
+            results.push(v);
+        }
+        let n_out = results.len() - self.updates.len();
+        // The new values are moved into the shared cells (update k is result n_out + k).
+        for ((cell, k, ty), v) in self.updates.iter().zip(results.split_off(n_out)) {
+            debug_assert_eq!(v.dtype(), ty.dtype);
+            debug_assert!(*k >= n_out);
+            let key = std::sync::Arc::as_ptr(cell) as usize;
+            let new = std::sync::Arc::new(v);
+            let old = match held.iter_mut().find(|(k, _, _)| *k == key) {
+                Some((_, guard, _)) => std::mem::replace(&mut **guard, new),
+                None => std::mem::replace(&mut *cell.write().expect("shared lock"), new),
+            };
+            // The old value's buffer serves the next call's new value (a training step
+            // replaces each parameter with one of the same size at every call).
+            if let Ok(old) = std::sync::Arc::try_unwrap(old) {
+                crate::runtime::elemwise::recycle(old);
+            }
+        }
+        Ok(results)
+    }
+
+    /// The steps of one call, in order, over `slots` (inputs, constants and shared values
+    /// filled in); each step's outputs land in their slots, and intermediates are freed after
+    /// their last reader.
+    fn run_steps(&self, slots: &mut [Option<Slot<'_>>]) -> Result<()> {
+        let p = &self.program;
         let placeholder = Value::F64(ndarray::ArrayD::zeros(ndarray::IxDyn(&[0])));
         // Clock readings only when profiling.
         let call_start = self.profile.as_ref().map(|_| std::time::Instant::now());
         let mut step_times = Vec::new();
         for step in &p.steps {
             let step_start = self.profile.as_ref().map(|_| std::time::Instant::now());
-            // An in-place step takes its destination buffer out of the slot (when it owns one).
+            // An in-place step takes its destination buffer out of the slot (when it owns one;
+            // a donated shared value only when the step is sure to succeed on it, so that it
+            // cannot be lost).
             let dest = step
                 .overwrite
                 .and_then(|i| match slots[step.inputs[i]].take() {
                     Some(Slot::Owned(v)) => Some((i, v)),
+                    Some(Slot::Donated(v)) if step.inputs.len() <= 8 => {
+                        let n = step.inputs.len();
+                        let (mut ins, mut tys) = ([&placeholder; 8], [&step.out_types[0]; 8]);
+                        for (k, &s) in step.inputs.iter().enumerate() {
+                            ins[k] = slots[s].as_ref().map_or(&placeholder, |x| x.value());
+                            tys[k] = &step.in_types[k];
+                        }
+                        let types = NodeTypes {
+                            inputs: &tys[..n],
+                            outputs: &step.out_types,
+                        };
+                        if step.op.inplace_ready(&types, &ins[..n], i, &v) {
+                            Some((i, v))
+                        } else {
+                            slots[step.inputs[i]] = Some(Slot::Donated(v));
+                            None
+                        }
+                    }
                     other => {
                         slots[step.inputs[i]] = other;
                         None
@@ -656,33 +901,7 @@ impl Function {
                 *acc += t;
             }
         }
-        // Move each output out of its slot (cloning only when one slot is returned twice).
-        let mut results: Vec<Value> = Vec::with_capacity(p.output_slots.len());
-        for (k, &s) in p.output_slots.iter().enumerate() {
-            let again = p.output_slots[k + 1..].contains(&s);
-            let v = if again {
-                slots[s].as_ref().expect("computed").value().clone()
-            } else {
-                slots[s].take().expect("computed").into_owned()
-            };
-            results.push(v);
-        }
-        let n_out = results.len() - self.updates.len();
-        // The new values are moved into the shared cells (update k is result n_out + k).
-        for ((cell, k, ty), v) in self.updates.iter().zip(results.split_off(n_out)) {
-            debug_assert_eq!(v.dtype(), ty.dtype);
-            debug_assert!(*k >= n_out);
-            let old = std::mem::replace(
-                &mut *cell.write().expect("shared lock"),
-                std::sync::Arc::new(v),
-            );
-            // The old value's buffer serves the next call's new value (a training step
-            // replaces each parameter with one of the same size at every call).
-            if let Ok(old) = std::sync::Arc::try_unwrap(old) {
-                crate::runtime::elemwise::recycle(old);
-            }
-        }
-        Ok(results)
+        Ok(())
     }
 
     /// The rewrites that fired while compiling, each with the pprint of the subgraph before and
@@ -728,9 +947,10 @@ impl Function {
             };
             cumulative += share;
             let step = &self.program.steps[k];
-            let label = match step.overwrite {
-                Some(i) => format!("{}[(0, {i})]", step.op),
-                None => step.op.to_string(),
+            let label = match (step.overwrite, &step.op) {
+                (Some(i), Op::Gemm { .. }) => step.op.inplace_str(i),
+                (Some(i), _) => format!("{}[(0, {i})]", step.op),
+                (None, _) => step.op.to_string(),
             };
             out += &format!(
                 "{share:6.1}% {cumulative:6.1}% {:10.3e}s {k:5} {label}\n",

@@ -191,3 +191,162 @@ fn a_short_logistic_regression_reduces_the_loss() {
     assert!((first - 2f64.ln()).abs() < 1e-12);
     assert!(last < 0.1 * first, "loss {first} → {last}");
 }
+
+/// A softmax-regression step with its updates computed in the parameters' own buffers, as
+/// Theano compiles them (`Gemm{inplace}` on W, `[(0, 0)]` on b).
+fn regression_step(w: &Var, b: &Var, mode: rheano::Mode) -> rheano::Function {
+    let x = T::dmatrix("x");
+    let y = T::lvector("y");
+    let cost = T::nnet::categorical_crossentropy(T::nnet::softmax(T::dot(&x, w) + b), &y).mean();
+    let updates = rheano::sgd(&cost, &[w, b], T::constant(0.5)).unwrap();
+    function_with(
+        &[&x, &y],
+        &[&cost],
+        FunctionOptions {
+            updates,
+            mode,
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
+
+fn regression_data() -> (Value, Value) {
+    let x = Array2::from_shape_fn((6, 4), |(i, j)| ((i * 3 + j * 5) % 7) as f64 / 7.0 - 0.4);
+    (x.into_dyn().into(), array![0i64, 2, 1, 1, 0, 2].into())
+}
+
+#[test]
+fn updates_in_place_give_the_same_training_as_without() {
+    let w0 = Array2::from_shape_fn((4, 3), |(i, j)| ((i + 2 * j) % 5) as f64 / 10.0 - 0.2);
+    let (w, b) = (
+        shared(w0.clone(), "W"),
+        shared(Array1::<f64>::zeros(3), "b"),
+    );
+    let (w2, b2) = (shared(w0, "W"), shared(Array1::<f64>::zeros(3), "b"));
+    let fast = regression_step(&w, &b, rheano::Mode::FastRun);
+    let plain = regression_step(&w2, &b2, rheano::Mode::None);
+    let dp = fast.debugprint();
+    assert!(dp.contains("Gemm{inplace"), "{dp}");
+    assert!(
+        dp.contains("Elemwise{Composite{(i0 - (i1 * i2))}}[(0, 0)]"),
+        "{dp}"
+    );
+    let (x, y) = regression_data();
+    let held = w.get_value().unwrap();
+    for _ in 0..20 {
+        let (a, c) = (
+            fast.call(&[x.clone(), y.clone()]).unwrap(),
+            plain.call(&[x.clone(), y.clone()]).unwrap(),
+        );
+        assert!((a[0].to_f64_vec()[0] - c[0].to_f64_vec()[0]).abs() < 1e-12);
+    }
+    for (p, q) in [(&w, &w2), (&b, &b2)] {
+        for (u, v) in p
+            .get_value()
+            .unwrap()
+            .to_f64_vec()
+            .iter()
+            .zip(q.get_value().unwrap().to_f64_vec())
+        {
+            assert!((u - v).abs() < 1e-12, "{u} vs {v}");
+        }
+    }
+    // A value read out before the calls is a copy: the in-place updates did not touch it.
+    assert_ne!(held, w.get_value().unwrap());
+}
+
+/// A call that fails leaves every parameter holding a whole value (its old one, or its update
+/// when the in-place step had already run), and the function keeps working.
+#[test]
+fn a_failing_call_leaves_the_parameters_whole() {
+    let w0 = Array2::from_shape_fn((4, 3), |(i, j)| ((i + j) % 3) as f64 / 10.0);
+    let (w, b) = (
+        shared(w0.clone(), "W"),
+        shared(Array1::<f64>::zeros(3), "b"),
+    );
+    let step = regression_step(&w, &b, rheano::Mode::FastRun);
+    let (x, _) = regression_data();
+    let bad_labels: Value = array![0i64, 7, 1, 1, 0, 2].into();
+    assert!(step.call(&[x.clone(), bad_labels]).is_err());
+    let wrong_width: Value = Array2::<f64>::zeros((6, 5)).into_dyn().into();
+    assert!(step
+        .call(&[wrong_width, array![0i64, 2, 1, 1, 0, 2].into()])
+        .is_err());
+    assert_eq!(w.get_value().unwrap().shape(), &[4, 3]);
+    assert_eq!(b.get_value().unwrap().shape(), &[3]);
+    assert!(w
+        .get_value()
+        .unwrap()
+        .to_f64_vec()
+        .iter()
+        .all(|v| v.is_finite()));
+    let (x, y) = regression_data();
+    let c = step.call(&[x, y]).unwrap()[0].to_f64_vec()[0];
+    assert!(c.is_finite());
+}
+
+/// Calls on several threads take turns with the parameters they update: no update is lost,
+/// and two functions that update the same parameters in place do not deadlock.
+#[test]
+fn concurrent_calls_apply_every_update() {
+    let w0 = Array2::from_shape_fn((4, 3), |(i, j)| ((i * j) % 4) as f64 / 10.0);
+    let (w, b) = (shared(w0, "W"), shared(Array1::<f64>::zeros(3), "b"));
+    let count = shared(0.0, "count");
+    let x = T::dmatrix("x");
+    let y = T::lvector("y");
+    let cost = T::nnet::categorical_crossentropy(T::nnet::softmax(T::dot(&x, &w) + &b), &y).mean();
+    let mut updates = rheano::sgd(&cost, &[&w, &b], T::constant(0.1)).unwrap();
+    updates.push((count.clone(), &count + 1.0));
+    let step = function_with(
+        &[&x, &y],
+        &[&cost],
+        FunctionOptions {
+            updates: updates.clone(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    // The other function updates both elementwise (in place on each).
+    let other = function_with(
+        &[&x],
+        &[],
+        FunctionOptions {
+            updates: vec![
+                (w.clone(), &w * 0.999),
+                (b.clone(), &b * 0.999),
+                (count.clone(), &count + 1.0),
+            ],
+            on_unused_input: rheano::OnUnusedInput::Ignore,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(
+        other.debugprint().contains("[(0, 0)]"),
+        "{}",
+        other.debugprint()
+    );
+    let (xv, yv) = regression_data();
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let (step, other, xv, yv) = (&step, &other, xv.clone(), yv.clone());
+            s.spawn(move || {
+                for _ in 0..50 {
+                    if t % 2 == 0 {
+                        step.call(&[xv.clone(), yv.clone()]).unwrap();
+                    } else {
+                        other.call(std::slice::from_ref(&xv)).unwrap();
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(count.get_value().unwrap().to_f64_vec(), vec![200.0]);
+    assert!(w
+        .get_value()
+        .unwrap()
+        .to_f64_vec()
+        .iter()
+        .all(|v| v.is_finite()));
+}

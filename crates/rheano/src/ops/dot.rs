@@ -428,6 +428,110 @@ fn broadcast_fill<F: crate::math::Real>(
     zb.iter().copied().collect()
 }
 
+/// The shapes of a Gemm's inputs: (m, n, k) when A·B is defined and z (`inputs[0]`) has
+/// exactly the output's shape, stored contiguously in the output's dtype (so that the product
+/// can be added onto z's own buffer).
+fn gemm_inplace_shape(
+    ta: bool,
+    tb: bool,
+    inputs: &[&Value],
+    out: &TensorType,
+) -> Option<(usize, usize, usize)> {
+    let (z, a, b) = (inputs[0], inputs[2], inputs[3]);
+    let (sa, sb) = (a.shape(), b.shape());
+    if sa.len() != 2 || sb.is_empty() || sb.len() > 2 {
+        return None;
+    }
+    let (m, k) = if ta { (sa[1], sa[0]) } else { (sa[0], sa[1]) };
+    let vector = sb.len() == 1;
+    let (kb, n) = match (vector, tb) {
+        (true, _) => (sb[0], 1),
+        (false, true) => (sb[1], sb[0]),
+        (false, false) => (sb[0], sb[1]),
+    };
+    let want: &[usize] = if vector { &[m] } else { &[m, n] };
+    let contiguous = match z {
+        Value::F64(a) => a.is_standard_layout(),
+        Value::F32(a) => a.is_standard_layout(),
+        _ => false,
+    };
+    (k == kb && z.shape() == want && z.dtype() == out.dtype && contiguous).then_some((m, n, k))
+}
+
+/// Whether [`perform_gemm_inplace`] can add the product onto `inputs[0]`'s buffer.
+pub fn gemm_inplace_ready(ta: bool, tb: bool, inputs: &[&Value], out: &TensorType) -> bool {
+    gemm_inplace_shape(ta, tb, inputs, out).is_some()
+}
+
+/// Theano's `Gemm{inplace}`: z ← beta·z + alpha·A·B in z's own buffer (`dest`, the value of
+/// `inputs[0]`, whose entry there is ignored). Falls back to a fresh output when z cannot take
+/// it (see [`gemm_inplace_ready`]).
+pub fn perform_gemm_inplace(
+    ta: bool,
+    tb: bool,
+    inputs: &[&Value],
+    dest: Value,
+    out: &TensorType,
+) -> Result<Value> {
+    let shape = {
+        let mut ins = inputs.to_vec();
+        ins[0] = &dest;
+        match gemm_inplace_shape(ta, tb, &ins, out) {
+            Some(s) => s,
+            None => return perform_gemm(ta, tb, &ins, out),
+        }
+    };
+    let (m, n, k) = shape;
+    fn run<F: crate::math::Real>(
+        ta: bool,
+        tb: bool,
+        inputs: &[&Value],
+        mut z: ArrayD<F>,
+        (m, n, k): (usize, usize, usize),
+    ) -> ArrayD<F> {
+        let scalar = |v: &Value| {
+            v.to_array::<F>()
+                .iter()
+                .next()
+                .copied()
+                .unwrap_or(F::zero())
+        };
+        let (alpha, beta) = (scalar(inputs[1]), scalar(inputs[4]));
+        let buf = z.as_slice_mut().expect("standard layout, checked");
+        if beta != F::one() {
+            // beta = 0 ignores z, as BLAS does (a NaN in z does not survive).
+            buf.iter_mut().for_each(|v| {
+                *v = if beta == F::zero() {
+                    F::zero()
+                } else {
+                    beta * *v
+                }
+            });
+        }
+        product_into(
+            ta,
+            tb,
+            inputs[2],
+            inputs[3],
+            (m, n, k),
+            buf,
+            true,
+            alpha,
+            None,
+        );
+        z
+    }
+    Ok(match dest {
+        Value::F64(z) => Value::F64(run(ta, tb, inputs, z, (m, n, k))),
+        Value::F32(z) => Value::F32(run(ta, tb, inputs, z, (m, n, k))),
+        other => {
+            let mut ins = inputs.to_vec();
+            ins[0] = &other;
+            return perform_gemm(ta, tb, &ins, out);
+        }
+    })
+}
+
 fn gemm_into<F: crate::math::Real>(ta: bool, tb: bool, inputs: &[&Value]) -> Result<Value> {
     let name = if inputs[3].ndim() == 1 {
         "Gemv"

@@ -182,6 +182,37 @@ impl Op {
         }
     }
 
+    /// [`can_overwrite`](Self::can_overwrite) for input `i` in particular: a Gemm adds its
+    /// product onto its first input, `z` (Theano's `Gemm{inplace}`), when `z` has the output's
+    /// type.
+    pub fn can_overwrite_input(&self, i: usize, input: &TensorType, output: &TensorType) -> bool {
+        match self {
+            Op::Gemm { .. } => i == 0 && input == output && output.dtype.is_float(),
+            _ => self.can_overwrite(input, output),
+        }
+    }
+
+    /// Whether [`perform_inplace`](Self::perform_inplace) will succeed on `dest` (given by
+    /// reference, before it is handed over): a caller that must not lose `dest` (a shared
+    /// value) checks first.
+    pub fn inplace_ready(
+        &self,
+        types: &NodeTypes,
+        inputs: &[&Value],
+        dest_pos: usize,
+        dest: &Value,
+    ) -> bool {
+        let mut ins = inputs.to_vec();
+        ins[dest_pos] = dest;
+        match self {
+            Op::Gemm { trans_a, trans_b } => {
+                dest_pos == 0
+                    && dot::gemm_inplace_ready(*trans_a, *trans_b, &ins, &types.outputs[0])
+            }
+            _ => false,
+        }
+    }
+
     /// Runs the op over the buffer of input `dest_pos`, passed by value (see `can_overwrite`).
     pub fn perform_inplace(
         &self,
@@ -197,6 +228,10 @@ impl Op {
             Op::Composite(c) => c
                 .perform_inplace(types, inputs, dest_pos, dest)
                 .map(|v| vec![v]),
+            Op::Gemm { trans_a, trans_b } if dest_pos == 0 => {
+                dot::perform_gemm_inplace(*trans_a, *trans_b, inputs, dest, &types.outputs[0])
+                    .map(|v| vec![v])
+            }
             _ => {
                 let mut ins = inputs.to_vec();
                 ins[dest_pos] = &dest;
@@ -210,6 +245,8 @@ impl Op {
     pub fn inplace_str(&self, dest_pos: usize) -> String {
         match self {
             Op::Elemwise(e) => format!("Elemwise{{{}}}[(0, {dest_pos})]", e.scalar.class_name()),
+            // Theano's `Gemm{inplace}`: the product added onto z's own buffer.
+            Op::Gemm { .. } => self.to_string().replacen("no_inplace", "inplace", 1),
             other => format!("{other}[(0, {dest_pos})]"),
         }
     }
