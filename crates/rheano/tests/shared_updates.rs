@@ -211,6 +211,14 @@ fn regression_step(w: &Var, b: &Var, mode: rheano::Mode) -> rheano::Function {
     .unwrap()
 }
 
+fn all_finite(v: &Var) -> bool {
+    v.get_value()
+        .unwrap()
+        .to_f64_vec()
+        .iter()
+        .all(|x| x.is_finite())
+}
+
 fn regression_data() -> (Value, Value) {
     let x = Array2::from_shape_fn((6, 4), |(i, j)| ((i * 3 + j * 5) % 7) as f64 / 7.0 - 0.4);
     (x.into_dyn().into(), array![0i64, 2, 1, 1, 0, 2].into())
@@ -275,12 +283,7 @@ fn a_failing_call_leaves_the_parameters_whole() {
         .is_err());
     assert_eq!(w.get_value().unwrap().shape(), &[4, 3]);
     assert_eq!(b.get_value().unwrap().shape(), &[3]);
-    assert!(w
-        .get_value()
-        .unwrap()
-        .to_f64_vec()
-        .iter()
-        .all(|v| v.is_finite()));
+    assert!(all_finite(&w));
     let (x, y) = regression_data();
     let c = step.call(&[x, y]).unwrap()[0].to_f64_vec()[0];
     assert!(c.is_finite());
@@ -343,10 +346,5 @@ fn concurrent_calls_apply_every_update() {
         }
     });
     assert_eq!(count.get_value().unwrap().to_f64_vec(), vec![200.0]);
-    assert!(w
-        .get_value()
-        .unwrap()
-        .to_f64_vec()
-        .iter()
-        .all(|v| v.is_finite()));
+    assert!(all_finite(&w));
 }

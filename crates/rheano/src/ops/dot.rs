@@ -428,6 +428,18 @@ fn broadcast_fill<F: crate::math::Real>(
     zb.iter().copied().collect()
 }
 
+/// (m, n, k of A, k of B) of op(A)·op(B) for A of shape `sa` (a matrix) and B of shape `sb` (a
+/// matrix, or a vector: n = 1).
+fn gemm_dims(ta: bool, tb: bool, sa: &[usize], sb: &[usize]) -> (usize, usize, usize, usize) {
+    let (m, k) = if ta { (sa[1], sa[0]) } else { (sa[0], sa[1]) };
+    let (kb, n) = match (sb.len() == 1, tb) {
+        (true, _) => (sb[0], 1),
+        (false, true) => (sb[1], sb[0]),
+        (false, false) => (sb[0], sb[1]),
+    };
+    (m, n, k, kb)
+}
+
 /// The shapes of a Gemm's inputs: (m, n, k) when A·B is defined and z (`inputs[0]`) has
 /// exactly the output's shape, stored contiguously in the output's dtype (so that the product
 /// can be added onto z's own buffer).
@@ -438,17 +450,11 @@ fn gemm_inplace_shape(
     out: &TensorType,
 ) -> Option<(usize, usize, usize)> {
     let (z, a, b) = (inputs[0], inputs[2], inputs[3]);
-    let (sa, sb) = (a.shape(), b.shape());
-    if sa.len() != 2 || sb.is_empty() || sb.len() > 2 {
+    if a.ndim() != 2 || b.ndim() == 0 || b.ndim() > 2 {
         return None;
     }
-    let (m, k) = if ta { (sa[1], sa[0]) } else { (sa[0], sa[1]) };
-    let vector = sb.len() == 1;
-    let (kb, n) = match (vector, tb) {
-        (true, _) => (sb[0], 1),
-        (false, true) => (sb[1], sb[0]),
-        (false, false) => (sb[0], sb[1]),
-    };
+    let (m, n, k, kb) = gemm_dims(ta, tb, a.shape(), b.shape());
+    let vector = b.ndim() == 1;
     let want: &[usize] = if vector { &[m] } else { &[m, n] };
     let contiguous = match z {
         Value::F64(a) => a.is_standard_layout(),
@@ -551,14 +557,8 @@ fn gemm_into<F: crate::math::Real>(ta: bool, tb: bool, inputs: &[&Value]) -> Res
         .next()
         .copied()
         .unwrap_or(F::zero());
-    let (sa, sb) = (a.shape(), b.shape());
-    let (m, k) = if ta { (sa[1], sa[0]) } else { (sa[0], sa[1]) };
-    let vector = sb.len() == 1;
-    let (kb, n) = match (vector, tb) {
-        (true, _) => (sb[0], 1),
-        (false, true) => (sb[1], sb[0]),
-        (false, false) => (sb[0], sb[1]),
-    };
+    let (m, n, k, kb) = gemm_dims(ta, tb, a.shape(), b.shape());
+    let vector = b.ndim() == 1;
     if k != kb {
         return Err(Error::value(
             name,
