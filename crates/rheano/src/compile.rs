@@ -449,17 +449,21 @@ fn mark_inplace(steps: &mut [Step], enabled: bool) {
         if step.outputs.len() != 1 {
             continue;
         }
-        let pick = (0..step.inputs.len()).find(|&i| {
-            let s = step.inputs[i];
-            computed.contains(&s)
-                && step.free_after.contains(&s)
-                && step.inputs.iter().filter(|&&x| x == s).count() == 1
-                && step
-                    .op
-                    .can_overwrite_input(i, &step.in_types[i], &step.out_types[0])
-        });
+        let pick = (0..step.inputs.len())
+            .find(|&i| computed.contains(&step.inputs[i]) && can_overwrite_last_read(step, i));
         step.overwrite = pick;
     }
+}
+
+/// Whether `step` may write its output over input `i`: it is that value's last reader, reads it
+/// once, and its op can overwrite that input.
+fn can_overwrite_last_read(step: &Step, i: usize) -> bool {
+    let s = step.inputs[i];
+    step.free_after.contains(&s)
+        && step.inputs.iter().filter(|&&x| x == s).count() == 1
+        && step
+            .op
+            .can_overwrite_input(i, &step.in_types[i], &step.out_types[0])
 }
 
 /// The updates computed in the old value's buffer: the step that computes shared variable s's
@@ -491,14 +495,8 @@ fn mark_donations(
         let Some(step) = steps.iter_mut().find(|st| st.outputs == [new]) else {
             continue;
         };
-        let pick = (0..step.inputs.len()).find(|&i| {
-            step.inputs[i] == slot
-                && step.inputs.iter().filter(|&&x| x == slot).count() == 1
-                && step.free_after.contains(&slot)
-                && step
-                    .op
-                    .can_overwrite_input(i, &step.in_types[i], &step.out_types[0])
-        });
+        let pick = (0..step.inputs.len())
+            .find(|&i| step.inputs[i] == slot && can_overwrite_last_read(step, i));
         if let Some(i) = pick {
             step.overwrite = Some(i);
             out.push(Donation {
@@ -821,39 +819,21 @@ impl Function {
         let mut step_times = Vec::new();
         for step in &p.steps {
             let step_start = self.profile.as_ref().map(|_| std::time::Instant::now());
-            // An in-place step takes its destination buffer out of the slot (when it owns one;
-            // a donated shared value only when the step is sure to succeed on it, so that it
-            // cannot be lost).
+            // An in-place step takes its destination buffer out of the slot (when it owns one,
+            // or holds a shared value donated to its update).
             let dest = step
                 .overwrite
                 .and_then(|i| match slots[step.inputs[i]].take() {
-                    Some(Slot::Owned(v)) => Some((i, v)),
-                    Some(Slot::Donated(v)) if step.inputs.len() <= 8 => {
-                        let n = step.inputs.len();
-                        let (mut ins, mut tys) = ([&placeholder; 8], [&step.out_types[0]; 8]);
-                        for (k, &s) in step.inputs.iter().enumerate() {
-                            ins[k] = slots[s].as_ref().map_or(&placeholder, |x| x.value());
-                            tys[k] = &step.in_types[k];
-                        }
-                        let types = NodeTypes {
-                            inputs: &tys[..n],
-                            outputs: &step.out_types,
-                        };
-                        if step.op.inplace_ready(&types, &ins[..n], i, &v) {
-                            Some((i, v))
-                        } else {
-                            slots[step.inputs[i]] = Some(Slot::Donated(v));
-                            None
-                        }
-                    }
+                    Some(Slot::Owned(v)) => Some((i, v, false)),
+                    Some(Slot::Donated(v)) => Some((i, v, true)),
                     other => {
                         slots[step.inputs[i]] = other;
                         None
                     }
                 });
-            let outs = {
+            let (outs, kept) = {
                 let input = |(i, &s): (usize, &usize)| match &dest {
-                    Some((d, _)) if *d == i => &placeholder,
+                    Some((d, _, _)) if *d == i => &placeholder,
                     _ => slots[s].as_ref().expect("scheduled before use").value(),
                 };
                 // Argument lists on the stack for the usual few inputs (no allocation per step).
@@ -875,11 +855,28 @@ impl Function {
                     inputs: in_types,
                     outputs: &step.out_types,
                 };
+                // A donated shared value is handed over only to a step sure to succeed on it
+                // (else it could be lost); otherwise the step reads it and it stays.
                 match dest {
-                    Some((i, d)) => step.op.perform_inplace(&types, ins, i, d)?,
-                    None => step.op.perform(&types, ins)?,
+                    Some((i, d, donated))
+                        if !donated || step.op.inplace_ready(&types, ins, i, &d) =>
+                    {
+                        (step.op.perform_inplace(&types, ins, i, d), None)
+                    }
+                    Some((i, d, _)) => {
+                        let mut with = ins.to_vec();
+                        with[i] = &d;
+                        let outs = step.op.perform(&types, &with);
+                        drop(with);
+                        (outs, Some((step.inputs[i], d)))
+                    }
+                    None => (step.op.perform(&types, ins), None),
                 }
             };
+            if let Some((s, d)) = kept {
+                slots[s] = Some(Slot::Donated(d));
+            }
+            let outs = outs?;
             for (s, v) in step.outputs.iter().zip(outs) {
                 slots[*s] = Some(Slot::Owned(v));
             }

@@ -428,6 +428,15 @@ fn broadcast_fill<F: crate::math::Real>(
     zb.iter().copied().collect()
 }
 
+/// The value of a Gemm's scalar input (alpha or beta) in `F`.
+fn scalar_of<F: crate::math::Real>(v: &Value) -> F {
+    v.to_array::<F>()
+        .iter()
+        .next()
+        .copied()
+        .unwrap_or(F::zero())
+}
+
 /// (m, n, k of A, k of B) of op(A)·op(B) for A of shape `sa` (a matrix) and B of shape `sb` (a
 /// matrix, or a vector: n = 1).
 fn gemm_dims(ta: bool, tb: bool, sa: &[usize], sb: &[usize]) -> (usize, usize, usize, usize) {
@@ -495,14 +504,7 @@ pub fn perform_gemm_inplace(
         mut z: ArrayD<F>,
         (m, n, k): (usize, usize, usize),
     ) -> ArrayD<F> {
-        let scalar = |v: &Value| {
-            v.to_array::<F>()
-                .iter()
-                .next()
-                .copied()
-                .unwrap_or(F::zero())
-        };
-        let (alpha, beta) = (scalar(inputs[1]), scalar(inputs[4]));
+        let (alpha, beta) = (scalar_of::<F>(inputs[1]), scalar_of::<F>(inputs[4]));
         let buf = z.as_slice_mut().expect("standard layout, checked");
         if beta != F::one() {
             // beta = 0 ignores z, as BLAS does (a NaN in z does not survive).
@@ -545,18 +547,7 @@ fn gemm_into<F: crate::math::Real>(ta: bool, tb: bool, inputs: &[&Value]) -> Res
         "Gemm"
     };
     let (z, a, b) = (inputs[0], inputs[2], inputs[3]);
-    let alpha = inputs[1]
-        .to_array::<F>()
-        .iter()
-        .next()
-        .copied()
-        .unwrap_or(F::zero());
-    let beta = inputs[4]
-        .to_array::<F>()
-        .iter()
-        .next()
-        .copied()
-        .unwrap_or(F::zero());
+    let (alpha, beta) = (scalar_of::<F>(inputs[1]), scalar_of::<F>(inputs[4]));
     let (m, n, k, kb) = gemm_dims(ta, tb, a.shape(), b.shape());
     let vector = b.ndim() == 1;
     if k != kb {

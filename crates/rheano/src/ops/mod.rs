@@ -202,12 +202,11 @@ impl Op {
         dest_pos: usize,
         dest: &Value,
     ) -> bool {
-        let mut ins = inputs.to_vec();
-        ins[dest_pos] = dest;
         match self {
-            Op::Gemm { trans_a, trans_b } => {
-                dest_pos == 0
-                    && dot::gemm_inplace_ready(*trans_a, *trans_b, &ins, &types.outputs[0])
+            Op::Gemm { trans_a, trans_b } if dest_pos == 0 => {
+                let mut ins = inputs.to_vec();
+                ins[0] = dest;
+                dot::gemm_inplace_ready(*trans_a, *trans_b, &ins, &types.outputs[0])
             }
             _ => false,
         }
