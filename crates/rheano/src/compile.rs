@@ -6,6 +6,7 @@ use crate::ops::{NodeTypes, Op};
 use crate::rewrite::{self, Mode};
 use crate::types::TensorType;
 use crate::value::Value;
+use smallvec::SmallVec;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
@@ -622,13 +623,19 @@ pub(crate) fn filter_input<'a>(
 
 /// What a cell holds while the call that took its value out for an in-place update runs (under
 /// the cell's write lock: nobody sees it).
-fn placeholder_value() -> std::sync::Arc<Value> {
-    static EMPTY: std::sync::OnceLock<std::sync::Arc<Value>> = std::sync::OnceLock::new();
-    EMPTY
-        .get_or_init(|| {
-            std::sync::Arc::new(Value::F64(ndarray::ArrayD::zeros(ndarray::IxDyn(&[0]))))
-        })
-        .clone()
+/// An empty value (no allocation), left in a cell while its value is lent to a call.
+fn empty_value() -> Value {
+    Value::F64(ndarray::ArrayD::zeros(ndarray::IxDyn(&[0])))
+}
+
+/// Stores `v` as a cell's value: in the cell's own `Arc` when nothing else holds it (no
+/// allocation; the old value's buffer goes back to the pool for the next call's new value,
+/// as a training step replaces each parameter with one of the same size), else in a new one.
+fn store(cell: &mut std::sync::Arc<Value>, v: Value) {
+    match std::sync::Arc::get_mut(cell) {
+        Some(slot) => crate::runtime::elemwise::recycle(std::mem::replace(slot, v)),
+        None => *cell = std::sync::Arc::new(v),
+    }
 }
 
 /// A value held during a call: an argument or constant (borrowed), a shared value, or a result.
@@ -702,7 +709,8 @@ impl Function {
             ));
         }
         let p = &self.program;
-        let mut slots: Vec<Option<Slot>> = (0..p.n_slots).map(|_| None).collect();
+        // Inline for the usual few dozen slots and locks (no allocation per call).
+        let mut slots: SmallVec<[Option<Slot>; 48]> = (0..p.n_slots).map(|_| None).collect();
         for (k, (v, a)) in self.inputs.iter().zip(args).enumerate() {
             slots[p.input_slots[k]] =
                 Some(match filter_input(v, k, a, self.allow_input_downcast)? {
@@ -722,7 +730,7 @@ impl Function {
             std::sync::RwLockWriteGuard<'c, std::sync::Arc<Value>>,
             bool,
         );
-        let mut held: Vec<Held<'_>> = Vec::with_capacity(p.lock_order.len());
+        let mut held: SmallVec<[Held<'_>; 8]> = SmallVec::new();
         if p.donations.is_empty() {
             for (s, cell) in &self.shared {
                 let v = cell.read().expect("shared lock").clone();
@@ -742,16 +750,12 @@ impl Function {
             if let Some(s) = entry.slot {
                 slots[s] = Some(if entry.donation.is_some() {
                     // Owned outright only if nothing else holds the value.
-                    let arc = std::mem::replace(&mut *guard, placeholder_value());
-                    match std::sync::Arc::try_unwrap(arc) {
-                        Ok(v) => {
+                    match std::sync::Arc::get_mut(&mut guard) {
+                        Some(v) => {
                             taken = true;
-                            Slot::Donated(v)
+                            Slot::Donated(std::mem::replace(v, empty_value()))
                         }
-                        Err(arc) => {
-                            *guard = arc.clone();
-                            Slot::Shared(arc)
-                        }
+                        None => Slot::Shared(guard.clone()),
                     }
                 } else {
                     Slot::Shared(guard.clone())
@@ -769,8 +773,8 @@ impl Function {
                     continue;
                 };
                 match (slots[d.slot].take(), slots[d.output].take()) {
-                    (Some(Slot::Donated(v)), _) => **guard = std::sync::Arc::new(v),
-                    (_, Some(new)) => **guard = std::sync::Arc::new(new.into_owned()),
+                    (Some(Slot::Donated(v)), _) => store(guard, v),
+                    (_, Some(new)) => store(guard, new.into_owned()),
                     // (A step given the value succeeds: see `Op::inplace_ready`.)
                     _ => {}
                 }
@@ -790,19 +794,13 @@ impl Function {
         }
         let n_out = results.len() - self.updates.len();
         // The new values are moved into the shared cells (update k is result n_out + k).
-        for ((cell, k, ty), v) in self.updates.iter().zip(results.split_off(n_out)) {
+        for ((cell, k, ty), v) in self.updates.iter().zip(results.drain(n_out..)) {
             debug_assert_eq!(v.dtype(), ty.dtype);
             debug_assert!(*k >= n_out);
             let key = std::sync::Arc::as_ptr(cell) as usize;
-            let new = std::sync::Arc::new(v);
-            let old = match held.iter_mut().find(|(k, _, _)| *k == key) {
-                Some((_, guard, _)) => std::mem::replace(&mut **guard, new),
-                None => std::mem::replace(&mut *cell.write().expect("shared lock"), new),
-            };
-            // The old value's buffer serves the next call's new value (a training step
-            // replaces each parameter with one of the same size at every call).
-            if let Ok(old) = std::sync::Arc::try_unwrap(old) {
-                crate::runtime::elemwise::recycle(old);
+            match held.iter_mut().find(|(k, _, _)| *k == key) {
+                Some((_, guard, _)) => store(guard, v),
+                None => store(&mut cell.write().expect("shared lock"), v),
             }
         }
         Ok(results)
@@ -866,20 +864,17 @@ impl Function {
                     Some((i, d, _)) => {
                         let mut with = ins.to_vec();
                         with[i] = &d;
-                        let outs = step.op.perform(&types, &with);
+                        let outs = step.op.perform_outputs(&types, &with);
                         drop(with);
                         (outs, Some((step.inputs[i], d)))
                     }
-                    None => (step.op.perform(&types, ins), None),
+                    None => (step.op.perform_outputs(&types, ins), None),
                 }
             };
             if let Some((s, d)) = kept {
                 slots[s] = Some(Slot::Donated(d));
             }
-            let outs = outs?;
-            for (s, v) in step.outputs.iter().zip(outs) {
-                slots[*s] = Some(Slot::Owned(v));
-            }
+            outs?.for_each(|k, v| slots[step.outputs[k]] = Some(Slot::Owned(v)));
             for &s in &step.free_after {
                 if let Some(Slot::Owned(v)) = slots[s].take() {
                     crate::runtime::elemwise::recycle(v);

@@ -13,7 +13,12 @@ use crate::runtime::elemwise::{
 use crate::types::TensorType;
 use crate::value::Value;
 use ndarray::{ArrayD, IxDyn};
+use smallvec::SmallVec;
 use std::fmt;
+
+/// A program's block kernels and its operands, inline (built at every call: no allocation).
+type Kernels<F> = SmallVec<[crate::runtime::elemwise::BlockFn<F>; 16]>;
+type Operands<'a, F> = SmallVec<[Operand<'a, F>; 8]>;
 
 /// One instruction: a scalar op over registers (inputs are registers `0..n_inputs`; each
 /// instruction's result is the next register).
@@ -91,7 +96,7 @@ impl Composite {
         }
     }
 
-    fn kernels<F: Real>(&self) -> Result<Vec<crate::runtime::elemwise::BlockFn<F>>> {
+    fn kernels<F: Real>(&self) -> Result<Kernels<F>> {
         self.program
             .iter()
             .map(|i| {
@@ -108,7 +113,7 @@ impl Composite {
     fn run<F: Real>(&self, inputs: &[&Value], shape: &[usize]) -> Result<Value> {
         let kernels = self.kernels::<F>()?;
         let n = shape.iter().product();
-        let operands: Vec<Operand<F>> = inputs.iter().map(|v| operand::<F>(v, shape)).collect();
+        let operands: Operands<F> = inputs.iter().map(|v| operand::<F>(v, shape)).collect();
         let out = run_program(n, &operands, &self.program, &kernels);
         Ok(F::wrap(
             ArrayD::from_shape_vec(IxDyn(shape), out).expect("shape"),
@@ -124,13 +129,13 @@ impl Composite {
         let total = match self.dtype {
             DType::Float64 => {
                 let kernels = self.kernels::<f64>()?;
-                let operands: Vec<Operand<f64>> =
+                let operands: Operands<f64> =
                     inputs.iter().map(|v| operand::<f64>(v, &shape)).collect();
                 run_program_sum(n, &operands, &self.program, &kernels)
             }
             _ => {
                 let kernels = self.kernels::<f32>()?;
-                let operands: Vec<Operand<f32>> =
+                let operands: Operands<f32> =
                     inputs.iter().map(|v| operand::<f32>(v, &shape)).collect();
                 run_program_sum(n, &operands, &self.program, &kernels)
             }

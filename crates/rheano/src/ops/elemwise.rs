@@ -13,6 +13,7 @@ use crate::runtime::elemwise::{
 use crate::types::TensorType;
 use crate::value::{Element, Value};
 use ndarray::{ArrayD, ArrayViewD, IxDyn, Zip};
+use smallvec::SmallVec;
 use std::borrow::Cow;
 use std::fmt;
 
@@ -161,13 +162,13 @@ pub(crate) fn perform_over<F: Real>(
     run: impl FnOnce(Vec<F>, &[Operand<F>]) -> Vec<F>,
 ) -> Result<Value> {
     let shape = {
-        let mut ins = inputs.to_vec();
+        let mut ins: SmallVec<[&Value; 8]> = inputs.into();
         ins[dest_pos] = &dest;
         out_shape(name, types.inputs, &ins)?
     };
     match reuse_buffer::<F>(dest, &shape) {
         Ok(buf) => {
-            let operands: Vec<Operand<F>> = inputs
+            let operands: SmallVec<[Operand<F>; 8]> = inputs
                 .iter()
                 .enumerate()
                 .map(|(j, v)| {
@@ -184,12 +185,15 @@ pub(crate) fn perform_over<F: Real>(
             ))
         }
         Err(dest) => {
-            let mut ins = inputs.to_vec();
+            let mut ins: SmallVec<[&Value; 8]> = inputs.into();
             ins[dest_pos] = &dest;
             fallback(&ins)
         }
     }
 }
+
+/// A shape, inline for the usual few dimensions (computed at every call: no allocation).
+pub(crate) type Shape = SmallVec<[usize; 4]>;
 
 /// The output shape, checking Theano's rule: only statically broadcastable dims broadcast.
 /// `name` gives the op's name for an error message (formatted only on error).
@@ -197,9 +201,9 @@ pub(crate) fn out_shape(
     name: &dyn std::fmt::Display,
     types: &[&TensorType],
     inputs: &[&Value],
-) -> Result<Vec<usize>> {
+) -> Result<Shape> {
     let ndim = types.first().map(|t| t.ndim()).unwrap_or(0);
-    let mut shape = vec![1usize; ndim];
+    let mut shape: Shape = smallvec::smallvec![1usize; ndim];
     for (d, size) in shape.iter_mut().enumerate() {
         let mut first: Option<(usize, usize)> = None;
         for (i, (t, v)) in types.iter().zip(inputs).enumerate() {

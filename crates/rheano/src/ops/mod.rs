@@ -72,6 +72,29 @@ pub enum Op {
     CompositeSum(composite::Composite),
 }
 
+/// The values a step computed: one (most ops) or several.
+pub enum Outputs {
+    One(Value),
+    Many(Vec<Value>),
+}
+
+impl Outputs {
+    pub fn into_vec(self) -> Vec<Value> {
+        match self {
+            Outputs::One(v) => vec![v],
+            Outputs::Many(vs) => vs,
+        }
+    }
+
+    /// Hands each value to `put` with its output position.
+    pub fn for_each(self, mut put: impl FnMut(usize, Value)) {
+        match self {
+            Outputs::One(v) => put(0, v),
+            Outputs::Many(vs) => vs.into_iter().enumerate().for_each(|(k, v)| put(k, v)),
+        }
+    }
+}
+
 /// The static types of a node, given to `perform` for broadcasting checks.
 pub struct NodeTypes<'a> {
     pub inputs: &'a [&'a TensorType],
@@ -133,12 +156,19 @@ impl Op {
 
     /// The reference implementation: computes the outputs from input values.
     pub fn perform(&self, types: &NodeTypes, inputs: &[&Value]) -> Result<Vec<Value>> {
-        let one = |r: Result<Value>| r.map(|v| vec![v]);
+        self.perform_outputs(types, inputs).map(Outputs::into_vec)
+    }
+
+    /// [`Op::perform`], with a single output kept out of a `Vec` (a compiled function runs
+    /// every step through this: no allocation for the list of outputs).
+    pub fn perform_outputs(&self, types: &NodeTypes, inputs: &[&Value]) -> Result<Outputs> {
+        let one = |r: Result<Value>| r.map(Outputs::One);
+        let many = |r: Result<Vec<Value>>| r.map(Outputs::Many);
         match self {
             Op::Elemwise(e) => one(e.perform(types, inputs)),
             Op::DimShuffle(d) => one(d.perform(inputs[0])),
             Op::Reduce(r) => one(r.perform(inputs[0], &types.outputs[0])),
-            Op::MaxAndArgmax(m) => m.perform(inputs[0]),
+            Op::MaxAndArgmax(m) => many(m.perform(inputs[0])),
             Op::Dot => one(dot::perform(inputs[0], inputs[1], &types.outputs[0])),
             Op::Shape => one(Ok(shape::perform_shape(inputs[0]))),
             Op::ShapeI(i) => one(shape::perform_shape_i(*i, inputs[0])),
@@ -151,7 +181,7 @@ impl Op {
             Op::ARange(d) => one(shape::perform_arange(*d, inputs)),
             Op::Alloc(_) => one(shape::perform_alloc(inputs, &types.outputs[0])),
             Op::Join(axis) => one(shape::perform_join(*axis, inputs, &types.outputs[0])),
-            Op::Nnet(n) => n.perform(types, inputs),
+            Op::Nnet(n) => many(n.perform(types, inputs)),
             Op::Composite(c) => one(c.perform(types, inputs)),
             Op::CompositeSum(c) => one(c.perform_sum(types, inputs)),
             Op::Dot22 { trans_a, trans_b } => one(dot::perform_dot22(
@@ -219,22 +249,22 @@ impl Op {
         inputs: &[&Value],
         dest_pos: usize,
         dest: Value,
-    ) -> Result<Vec<Value>> {
+    ) -> Result<Outputs> {
         match self {
             Op::Elemwise(e) => e
                 .perform_inplace(types, inputs, dest_pos, dest)
-                .map(|v| vec![v]),
+                .map(Outputs::One),
             Op::Composite(c) => c
                 .perform_inplace(types, inputs, dest_pos, dest)
-                .map(|v| vec![v]),
+                .map(Outputs::One),
             Op::Gemm { trans_a, trans_b } if dest_pos == 0 => {
                 dot::perform_gemm_inplace(*trans_a, *trans_b, inputs, dest, &types.outputs[0])
-                    .map(|v| vec![v])
+                    .map(Outputs::One)
             }
             _ => {
                 let mut ins = inputs.to_vec();
                 ins[dest_pos] = &dest;
-                self.perform(types, &ins)
+                self.perform_outputs(types, &ins)
             }
         }
     }

@@ -62,6 +62,17 @@ fn need_labels(op: &NnetOp, y: &TensorType) -> Result<()> {
     )
 }
 
+/// An op's name for an error message: formatted only when the error is raised (a compiled
+/// function runs these checks at every call).
+#[derive(Clone, Copy)]
+struct OpName<'a>(&'a NnetOp);
+
+impl From<OpName<'_>> for String {
+    fn from(name: OpName<'_>) -> String {
+        name.0.to_string()
+    }
+}
+
 fn type_err(op: String, msg: String) -> Error {
     Error::Type { op, msg }
 }
@@ -280,7 +291,8 @@ impl NnetOp {
     pub fn perform(&self, types: &NodeTypes, inputs: &[&Value]) -> Result<Vec<Value>> {
         use NnetOp::*;
         let out_dt = types.outputs[0].dtype;
-        let name = self.to_string();
+        // The op's name for error messages, formatted only when one is raised.
+        let name = OpName(self);
         Ok(match self {
             Softmax { axis } | LogSoftmax { axis } => {
                 let log = matches!(self, LogSoftmax { .. });
@@ -291,7 +303,7 @@ impl NnetOp {
             }
             SoftmaxWithBias => {
                 let (x, b) = (inputs[0], inputs[1]);
-                check_cols(&name, x, b, "b must have same number of columns as x")?;
+                check_cols(name, x, b, "b must have same number of columns as x")?;
                 vec![float_op!(out_dt, F => {
                     let s = add_bias::<F>(x, b);
                     F::wrap(softmax_axis(&s, 1, false))
@@ -315,7 +327,7 @@ impl NnetOp {
             }
             CrossentropyCategorical1Hot => {
                 let (c, t) = (inputs[0], inputs[1]);
-                let labels = check_labels(&name, t, c.shape()[0], c.shape()[1])?;
+                let labels = check_labels(name, t, c.shape()[0], c.shape()[1])?;
                 vec![float_op!(out_dt, F => {
                     let c = c.to_array::<F>();
                     let c2 = c.view().into_dimensionality::<Ix2>().expect("2-d");
@@ -325,7 +337,7 @@ impl NnetOp {
             }
             CrossentropyCategorical1HotGrad => {
                 let (g, c, t) = (inputs[0], inputs[1], inputs[2]);
-                let labels = check_labels(&name, t, c.shape()[0], c.shape()[1])?;
+                let labels = check_labels(name, t, c.shape()[0], c.shape()[1])?;
                 if g.len() != labels.len() {
                     return Err(Error::value(
                         name,
@@ -345,7 +357,7 @@ impl NnetOp {
             }
             CrossentropySoftmaxArgmax1HotWithBias => {
                 let (x, b, y) = (inputs[0], inputs[1], inputs[2]);
-                check_cols(&name, x, b, "b must have same number of columns as x")?;
+                check_cols(name, x, b, "b must have same number of columns as x")?;
                 if y.len() != x.shape()[0] {
                     return Err(Error::value(
                         name,
@@ -356,7 +368,7 @@ impl NnetOp {
                         ),
                     ));
                 }
-                let labels = check_labels(&name, y, x.shape()[0], x.shape()[1])?;
+                let labels = check_labels(name, y, x.shape()[0], x.shape()[1])?;
                 let (nll, sm, am) = float_op!(out_dt, F => {
                     let (nll, sm, am) = softmax_nll::<F>(&add_bias::<F>(x, b), &labels);
                     (F::wrap(nll), F::wrap(sm), am)
@@ -366,7 +378,7 @@ impl NnetOp {
             CrossentropySoftmax1HotWithBiasDx => {
                 let (dy, sm, y) = (inputs[0], inputs[1], inputs[2]);
                 let n = sm.shape()[0];
-                let labels = check_labels(&name, y, n, sm.shape()[1])?;
+                let labels = check_labels(name, y, n, sm.shape()[1])?;
                 if dy.ndim() == 1 && dy.len() != n && dy.len() != 1 {
                     return Err(Error::value(
                         name,
@@ -416,7 +428,7 @@ impl NnetOp {
                         format!("dy has {} entries for {m} rows", dz.len()),
                     ));
                 }
-                let labels = check_labels(&name, y, m, n)?;
+                let labels = check_labels(name, y, m, n)?;
                 let (nll, sm, am, dx, dw) = float_op!(out_dt, F => {
                     let flat = |v: &Value| {
                         let a = v.to_array::<F>();
@@ -514,7 +526,7 @@ use float_op;
 
 /// b has one entry per column of x, or a single entry for all of them (the rewrites fold
 /// `x + b` into the fused ops, and the elementwise add broadcasts a one-entry b).
-fn check_cols(op: &str, x: &Value, b: &Value, msg: &str) -> Result<()> {
+fn check_cols(op: OpName, x: &Value, b: &Value, msg: &str) -> Result<()> {
     if x.shape()[1] != b.shape()[0] && b.shape()[0] != 1 {
         return Err(Error::value(
             op,
@@ -529,7 +541,7 @@ fn check_cols(op: &str, x: &Value, b: &Value, msg: &str) -> Result<()> {
 }
 
 /// Labels as indices, each checked against the number of classes (never wrapped around).
-fn check_labels(op: &str, y: &Value, rows: usize, classes: usize) -> Result<Vec<usize>> {
+fn check_labels(op: OpName, y: &Value, rows: usize, classes: usize) -> Result<Vec<usize>> {
     let v = y.to_i64_vec();
     if v.len() != rows {
         return Err(Error::value(
@@ -537,18 +549,18 @@ fn check_labels(op: &str, y: &Value, rows: usize, classes: usize) -> Result<Vec<
             format!("{} labels for {rows} rows", v.len()),
         ));
     }
-    v.iter()
-        .map(|&l| {
-            if l < 0 || l as usize >= classes {
-                Err(Error::value(
-                    op,
-                    format!("y_i value out of bounds: label {l} for {classes} classes"),
-                ))
-            } else {
-                Ok(l as usize)
-            }
-        })
-        .collect()
+    // One allocation (a `collect` through `Result` would grow the vector step by step).
+    let mut labels = Vec::with_capacity(rows);
+    for &l in &v {
+        if l < 0 || l as usize >= classes {
+            return Err(Error::value(
+                op,
+                format!("y_i value out of bounds: label {l} for {classes} classes"),
+            ));
+        }
+        labels.push(l as usize);
+    }
+    Ok(labels)
 }
 
 fn add_bias<F: Real>(x: &Value, b: &Value) -> ArrayD<F> {

@@ -46,8 +46,11 @@ pub fn normalize_axes(op: &str, axes: &[i64], ndim: usize) -> Result<Vec<usize>>
 }
 
 impl Reduce {
-    fn axes(&self, ndim: usize) -> Vec<usize> {
-        self.axis.clone().unwrap_or_else(|| (0..ndim).collect())
+    fn axes(&self, ndim: usize) -> smallvec::SmallVec<[usize; 4]> {
+        match &self.axis {
+            Some(a) => a.iter().copied().collect(),
+            None => (0..ndim).collect(),
+        }
     }
 
     pub fn out_dtype(&self, input: DType) -> DType {
@@ -314,7 +317,7 @@ fn sum_leading(x: &Value, axes: &[usize], out: &TensorType) -> Option<Value> {
         return None;
     }
     let rows: usize = x.shape()[..k].iter().product();
-    let kept: Vec<usize> = x.shape()[k..].to_vec();
+    let kept = &x.shape()[k..];
     let width: usize = kept.iter().product();
     /// Adds the rows into `acc`: 16 at a time, halves summed apart and then added (pairwise),
     /// each level's partial sums in its own part of `scratch`.
@@ -354,7 +357,7 @@ fn sum_leading(x: &Value, axes: &[usize], out: &TensorType) -> Option<Value> {
         acc.truncate(width);
         acc
     });
-    let r = ArrayD::from_shape_vec(IxDyn(&kept), sums).ok()?;
+    let r = ArrayD::from_shape_vec(IxDyn(kept), sums).ok()?;
     Some(Value::from(r).into_dtype(out.dtype))
 }
 

@@ -52,7 +52,9 @@ impl DimShuffle {
     }
 
     pub fn perform(&self, x: &Value) -> Result<Value> {
-        let kept: Vec<usize> = self.new_order.iter().flatten().copied().collect();
+        // Inline lists (no allocation for the usual few dims).
+        type Dims = smallvec::SmallVec<[usize; 6]>;
+        let kept: Dims = self.new_order.iter().flatten().copied().collect();
         with_value!(x, a => {
             let mut v = a.view();
             // Drop the unused (length-1) dimensions, highest first so indices stay valid.
@@ -65,9 +67,9 @@ impl DimShuffle {
                 }
             }
             // Positions of the kept dims after dropping.
-            let mut remaining: Vec<usize> = (0..a.ndim()).filter(|d| kept.contains(d)).collect();
+            let mut remaining: Dims = (0..a.ndim()).filter(|d| kept.contains(d)).collect();
             remaining.sort_unstable();
-            let perm: Vec<usize> = kept.iter().map(|d| remaining.iter().position(|r| r == d).expect("kept")).collect();
+            let perm: Dims = kept.iter().map(|d| remaining.iter().position(|r| r == d).expect("kept")).collect();
             let mut v = v.permuted_axes(IxDyn(&perm));
             for (pos, o) in self.new_order.iter().enumerate() {
                 if o.is_none() {
