@@ -85,6 +85,30 @@ enum DTypeRule {
 }
 
 impl ScalarOp {
+    /// The rough cost of one element in simple vector ops (an addition is 1), measured on the
+    /// fast kernels: a division about 4, an exp/log-based function about 12. Sets when a fused
+    /// loop is worth several threads.
+    pub fn cost(self) -> usize {
+        use ScalarOp::*;
+        match self {
+            Exp
+            | Log
+            | Log1p
+            | Expm1
+            | Tanh
+            | Sin
+            | Cos
+            | Pow
+            | Sigmoid
+            | Softplus
+            | Elu
+            | Selu
+            | SigmoidBinaryCrossentropy => 12,
+            TrueDiv | Inv | Sqrt | IntDiv | Mod | UltraFastSigmoid | Softsign => 4,
+            _ => 1,
+        }
+    }
+
     /// Number of inputs, `None` for variadic (add, mul).
     pub fn arity(self) -> Option<usize> {
         use ScalarOp::*;

@@ -13,7 +13,8 @@ use std::borrow::Cow;
 
 /// Elements per block: 4 KiB of f64 per operand keeps a few operands and the output in L1.
 pub const BLOCK: usize = 512;
-/// Outputs smaller than this run on the calling thread.
+/// Outputs with less work than this (elements × the cost of a simple op each, see
+/// `ScalarOp::cost`) run on the calling thread.
 pub const PARALLEL_MIN: usize = 1 << 17;
 
 /// An input of an elementwise kernel, as seen from the flat output index.
@@ -582,12 +583,22 @@ pub fn reuse_buffer<F: Real>(v: Value, shape: &[usize]) -> Result<Vec<F>, Value>
     Ok(data)
 }
 
-/// The chunk length when `n` output elements are worth splitting across rayon's threads (a
-/// multiple of `BLOCK`, about four chunks per thread), `None` when one thread should run them.
-fn parallel_chunk_len(n: usize) -> Option<usize> {
+/// The chunk length when `n` output elements costing `cost` each (in simple ops) are worth
+/// splitting across rayon's threads (a multiple of `BLOCK`, about four chunks per thread, each
+/// with at least a quarter of `PARALLEL_MIN`'s work), `None` when one thread should run them:
+/// a σ over a 256×256 hidden layer is worth two threads, an addition of that size is not.
+fn parallel_chunk_len(n: usize, cost: usize) -> Option<usize> {
     let threads = rayon::current_num_threads();
-    (n >= PARALLEL_MIN && threads > 1)
-        .then(|| ((n / (4 * threads)).max(PARALLEL_MIN / 4) / BLOCK * BLOCK).max(BLOCK))
+    let cost = cost.max(1);
+    (n.saturating_mul(cost) >= PARALLEL_MIN && threads > 1).then(|| {
+        let least = PARALLEL_MIN / 4 / cost;
+        ((n / (4 * threads)).max(least) / BLOCK * BLOCK).max(BLOCK)
+    })
+}
+
+/// The work of one element of a fused program, in simple ops.
+fn program_cost(program: &[crate::ops::composite::Instr]) -> usize {
+    program.iter().map(|i| i.op.cost()).sum()
 }
 
 /// Runs `kernel` over blocks of the output, in parallel for large outputs.
@@ -625,7 +636,7 @@ pub fn run_blocks_into<F: Real>(
             kernel(ob, &args);
         }
     };
-    match parallel_chunk_len(n) {
+    match parallel_chunk_len(n, 1) {
         Some(len) => out
             .par_chunks_mut(len)
             .enumerate()
@@ -781,7 +792,7 @@ pub fn run_program_into<F: Real>(
             regs.eval_into(operands, program, kernels, at, Some(ob));
         }
     };
-    match parallel_chunk_len(n) {
+    match parallel_chunk_len(n, program_cost(program)) {
         Some(len) => out
             .par_chunks_mut(len)
             .enumerate()
@@ -810,7 +821,7 @@ pub fn run_program_sum<F: Real>(
             })
             .sum()
     };
-    match parallel_chunk_len(n) {
+    match parallel_chunk_len(n, program_cost(program)) {
         Some(len) => {
             let starts: Vec<usize> = (0..n).step_by(len).collect();
             let parts: Vec<f64> = starts
