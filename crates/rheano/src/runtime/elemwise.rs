@@ -615,10 +615,11 @@ pub fn run_blocks_into<F: Real>(
     let n = out.len();
     let chunk = |(ci, out_chunk): (usize, &mut [F]), chunk_len: usize| {
         // Small outputs (the common case in training loops) get small scratch buffers.
+        // One pooled scratch buffer, a `width`-long region per operand that is not read in
+        // place; the block's argument list on the stack (no allocation per block).
         let width = BLOCK.min(out_chunk.len());
-        let mut bufs: Vec<Vec<F>> = (0..operands.len())
-            .map(|_| vec![F::zero(); width])
-            .collect();
+        let mut scratch = take_recycled::<F>(operands.len() * width)
+            .unwrap_or_else(|| vec![F::zero(); operands.len() * width]);
         let base = ci * chunk_len;
         for (bi, ob) in out_chunk.chunks_mut(BLOCK).enumerate() {
             let start = base + bi * BLOCK;
@@ -628,13 +629,13 @@ pub fn run_blocks_into<F: Real>(
                     prefetch(data.get(start + len..start + 2 * len).unwrap_or(&[]));
                 }
             }
-            let args: Vec<&[F]> = operands
-                .iter()
-                .zip(bufs.iter_mut())
-                .map(|(o, b)| o.block(start, len, b, ob))
-                .collect();
+            let mut args: smallvec::SmallVec<[&[F]; MAX_STACK_ARGS]> = smallvec::SmallVec::new();
+            for (o, b) in operands.iter().zip(scratch.chunks_exact_mut(width.max(1))) {
+                args.push(o.block(start, len, b, ob));
+            }
             kernel(ob, &args);
         }
+        give_back(scratch);
     };
     match parallel_chunk_len(n, 1) {
         Some(len) => out
