@@ -9,6 +9,7 @@ use crate::ops::ScalarOp;
 use crate::value::Value;
 use ndarray::{ArrayD, IxDyn};
 use rayon::prelude::*;
+use smallvec::SmallVec;
 use std::borrow::Cow;
 
 /// Elements per block: 4 KiB of f64 per operand keeps a few operands and the output in L1.
@@ -651,10 +652,15 @@ pub fn run_blocks_into<F: Real>(
 /// filled once, since no kernel writes an input register), then one per instruction.
 struct Registers<F: Real> {
     /// One buffer for all registers (one allocation, pooled): a `width`-long region per
-    /// operand (unused for `Full` ones, read in place), then one per instruction.
+    /// operand (unused for `Full` ones, read in place), then one per instruction, then the
+    /// tiled patterns.
     buf: Vec<F>,
     width: usize,
     n_in: usize,
+    n_instr: usize,
+    /// Per operand, where its pattern starts tiled in the tail of `buf` (a short periodic
+    /// operand: a bias row), or `NOT_TILED`.
+    tiles: SmallVec<[usize; 8]>,
 }
 
 /// The register buffer goes back to this thread's pool for the next program (a training step
@@ -668,20 +674,48 @@ impl<F: Real> Drop for Registers<F> {
 /// Most instructions take at most this many arguments; their argument lists live on the stack.
 const MAX_STACK_ARGS: usize = 8;
 
+/// Patterns up to this long are tiled once per call (`width` + pattern elements), so that every
+/// block reads its window in place instead of copying the pattern's runs.
+const TILE_MAX: usize = 4 * BLOCK;
+const NOT_TILED: usize = usize::MAX;
+
 impl<F: Real> Registers<F> {
     fn new(operands: &[Operand<F>], n_instr: usize, width: usize) -> Self {
-        // Written before they are read (scalars filled here): a pooled buffer as it is.
-        let n = (operands.len() + n_instr) * width;
-        let mut buf = take_recycled::<F>(n).unwrap_or_else(|| vec![F::zero(); n]);
+        let n_in = operands.len();
+        let mut tiles: SmallVec<[usize; 8]> = SmallVec::new();
+        let mut end = (n_in + n_instr) * width;
+        for o in operands {
+            match o {
+                Operand::Periodic(p) if p.len() <= TILE_MAX => {
+                    tiles.push(end);
+                    end += width + p.len();
+                }
+                _ => tiles.push(NOT_TILED),
+            }
+        }
+        // Written before they are read (scalars and tiles filled here): a pooled buffer as it is.
+        let mut buf = take_recycled::<F>(end).unwrap_or_else(|| vec![F::zero(); end]);
         for (o, reg) in operands.iter().zip(buf.chunks_exact_mut(width.max(1))) {
             if let Operand::Scalar(v) = o {
                 reg.fill(*v);
             }
         }
+        for (o, &at) in operands.iter().zip(&tiles) {
+            if let (Operand::Periodic(p), true) = (o, at != NOT_TILED) {
+                for (dst, &v) in buf[at..at + width + p.len()]
+                    .iter_mut()
+                    .zip(p.iter().cycle())
+                {
+                    *dst = v;
+                }
+            }
+        }
         Registers {
             buf,
             width,
-            n_in: operands.len(),
+            n_in,
+            n_instr,
+            tiles,
         }
     }
 
@@ -711,12 +745,28 @@ impl<F: Real> Registers<F> {
         mut out_block: Option<&mut [F]>,
     ) {
         let width = self.width;
-        let (input_regs, temps) = self.buf.split_at_mut(self.n_in * width);
-        for (o, reg) in operands
+        let (input_regs, rest) = self.buf.split_at_mut(self.n_in * width);
+        let (temps, tiled) = rest.split_at_mut(self.n_instr * width);
+        let tiles = &self.tiles;
+        // A periodic operand's window for this block: read in place where it does not wrap,
+        // from its tiled copy where it has one, else copied run by run into its register.
+        let window = |k: usize, p: &[F]| -> Option<(bool, usize)> {
+            let phase = start % p.len().max(1);
+            if phase + len <= p.len() {
+                Some((true, phase))
+            } else if tiles[k] != NOT_TILED {
+                Some((false, tiles[k] - (self.n_in + self.n_instr) * width + phase))
+            } else {
+                None
+            }
+        };
+        for (k, (o, reg)) in operands
             .iter()
             .zip(input_regs.chunks_exact_mut(width.max(1)))
+            .enumerate()
         {
             match o {
+                Operand::Periodic(p) if window(k, p).is_some() => {}
                 Operand::Periodic(_) | Operand::Dest => {
                     let dest: &[F] = out_block.as_deref().unwrap_or(&[]);
                     o.fill_block(start, len, reg, dest);
@@ -730,10 +780,15 @@ impl<F: Real> Registers<F> {
             }
         }
         // Full inputs are read where they are; the others from their registers.
-        let input_regs = &*input_regs;
+        let (input_regs, tiled) = (&*input_regs, &*tiled);
         let input = |k: usize| -> &[F] {
             match &operands[k] {
                 Operand::Full(s) => &s[start..start + len],
+                Operand::Periodic(p) => match window(k, p) {
+                    Some((true, at)) => &p[at..at + len],
+                    Some((false, at)) => &tiled[at..at + len],
+                    None => &input_regs[k * width..k * width + len],
+                },
                 _ => &input_regs[k * width..k * width + len],
             }
         };
@@ -832,5 +887,52 @@ pub fn run_program_sum<F: Real>(
             parts.iter().sum()
         }
         None => chunk(0, n),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::composite::Instr;
+
+    /// `(x + b)·x` with `b` repeated along the leading dims, for patterns that wrap inside a
+    /// block, fit a block, straddle blocks, and are too long to tile; on one thread and split
+    /// across chunks (sizes above the parallel threshold); stored and summed.
+    #[test]
+    fn periodic_operands_read_the_right_window_of_their_pattern() {
+        let program = [
+            Instr {
+                op: ScalarOp::Add,
+                args: vec![0, 1],
+            },
+            Instr {
+                op: ScalarOp::Mul,
+                args: vec![2, 0],
+            },
+        ];
+        let kernels: Vec<BlockFn<f64>> = program
+            .iter()
+            .map(|i| block_fn::<f64>(i.op).expect("fusable"))
+            .collect();
+        for &p in &[1usize, 7, 32, 500, 784, 2048, 3001] {
+            for &rows in &[1usize, 3, 40, 200] {
+                let n = p * rows;
+                let x: Vec<f64> = (0..n).map(|i| (i % 97) as f64 * 0.25 - 7.0).collect();
+                let b: Vec<f64> = (0..p).map(|j| j as f64 * 0.5 + 1.0).collect();
+                let operands = [
+                    Operand::Full(Cow::Borrowed(&x[..])),
+                    Operand::Periodic(Cow::Borrowed(&b[..])),
+                ];
+                let want: Vec<f64> = (0..n).map(|i| (x[i] + b[i % p]) * x[i]).collect();
+                let got = run_program(n, &operands, &program, &kernels);
+                assert_eq!(got, want, "pattern of {p}, {rows} rows");
+                let sum = run_program_sum(n, &operands, &program, &kernels);
+                let exact: f64 = want.iter().sum();
+                assert!(
+                    (sum - exact).abs() <= 1e-12 * exact.abs().max(1.0),
+                    "sum for pattern of {p}, {rows} rows: {sum} vs {exact}"
+                );
+            }
+        }
     }
 }
