@@ -702,11 +702,8 @@ impl<F: Real> Registers<F> {
         }
         for (o, &at) in operands.iter().zip(&tiles) {
             if let (Operand::Periodic(p), true) = (o, at != NOT_TILED) {
-                for (dst, &v) in buf[at..at + width + p.len()]
-                    .iter_mut()
-                    .zip(p.iter().cycle())
-                {
-                    *dst = v;
+                for run in buf[at..at + width + p.len()].chunks_mut(p.len()) {
+                    run.copy_from_slice(&p[..run.len()]);
                 }
             }
         }
