@@ -892,6 +892,30 @@ mod tests {
     use super::*;
     use crate::ops::composite::Instr;
 
+    /// Threads by work: a σ over a 256×256 hidden layer is split across two threads, an
+    /// addition of the same size is not; chunks are whole blocks and cover the output.
+    #[test]
+    fn loops_split_across_threads_by_their_work() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .expect("pool");
+        pool.install(|| {
+            let n = 256 * 256;
+            let sigmoid = ScalarOp::Add.cost() + ScalarOp::Sigmoid.cost();
+            let len = parallel_chunk_len(n, sigmoid).expect("σ over 65536 elements splits");
+            assert!(len % BLOCK == 0 && len < n, "chunk of {len}");
+            assert_eq!(parallel_chunk_len(n, ScalarOp::Add.cost()), None);
+            assert_eq!(parallel_chunk_len(2048, sigmoid), None, "a minibatch layer");
+            assert!(parallel_chunk_len(PARALLEL_MIN, 1).is_some());
+        });
+        let one = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .expect("pool");
+        one.install(|| assert_eq!(parallel_chunk_len(1 << 24, 12), None));
+    }
+
     /// `(x + b)·x` with `b` repeated along the leading dims, for patterns that wrap inside a
     /// block, fit a block, straddle blocks, and are too long to tile; on one thread and split
     /// across chunks (sizes above the parallel threshold); stored and summed.
