@@ -904,7 +904,7 @@ mod tests {
             let n = 256 * 256;
             let sigmoid = ScalarOp::Add.cost() + ScalarOp::Sigmoid.cost();
             let len = parallel_chunk_len(n, sigmoid).expect("σ over 65536 elements splits");
-            assert!(len % BLOCK == 0 && len < n, "chunk of {len}");
+            assert!(len.is_multiple_of(BLOCK) && len < n, "chunk of {len}");
             assert_eq!(parallel_chunk_len(n, ScalarOp::Add.cost()), None);
             assert_eq!(parallel_chunk_len(2048, sigmoid), None, "a minibatch layer");
             assert!(parallel_chunk_len(PARALLEL_MIN, 1).is_some());
