@@ -178,6 +178,13 @@ pub fn madd<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {
     }
 }
 
+/// The polynomial with coefficients `c` (highest degree first) at `x`, by Horner's rule in
+/// [`madd`] steps (the loop unrolls: `c` is a constant array where the kernels call it).
+#[inline(always)]
+pub fn horner<const FMA: bool>(c: &[f64], x: f64) -> f64 {
+    c[1..].iter().fold(c[0], |acc, &ci| madd::<FMA>(acc, x, ci))
+}
+
 /// [`madd`] for either float type (generic kernels).
 #[inline(always)]
 pub fn madd_real<F: Real, const FMA: bool>(a: F, b: F, c: F) -> F {
@@ -222,11 +229,7 @@ pub fn exp_core_prec<const FMA: bool>(x: f64, single: bool) -> f64 {
             1.666_666_668_161_425_6e-1,
             5.000_000_013_457_727e-1,
         ];
-        let mut q = Q[0];
-        for &c in &Q[1..] {
-            q = madd::<FMA>(q, r, c);
-        }
-        q
+        horner::<FMA>(&Q, r)
     } else {
         // q(r) ≈ (e^r − 1 − r)/r² on |r| ≤ ln2/2 by its Chebyshev fit of degree 9 (mpmath's
         // chebyfit; e^r within 2⁻⁵⁵·⁸ relative, as the Taylor series to degree 13 in two
@@ -243,11 +246,7 @@ pub fn exp_core_prec<const FMA: bool>(x: f64, single: bool) -> f64 {
             1.666_666_666_666_666_9e-1,
             5.000_000_000_000_001e-1,
         ];
-        let mut q = Q[0];
-        for &c in &Q[1..] {
-            q = madd::<FMA>(q, r, c);
-        }
-        q
+        horner::<FMA>(&Q, r)
     };
     let er = 1.0 + madd::<FMA>(r * r, q, r);
     let scale = f64::from_bits(((ki + 1023) as u64) << 52);
@@ -380,11 +379,7 @@ pub fn log1p_core_prec<const FMA: bool>(u: f64, single: bool) -> f64 {
             3.999_999_999_940_942e-1,
             6.666_666_666_666_735e-1,
         ];
-        let mut r = LP[0];
-        for &c in &LP[1..] {
-            r = madd::<FMA>(r, z, c);
-        }
-        r
+        horner::<FMA>(&LP, z)
     } * z;
     let hfsq = 0.5 * f * f;
     let lym = f - (hfsq - s * (hfsq + r));
