@@ -622,8 +622,7 @@ pub(crate) fn filter_input<'a>(
 }
 
 /// What a cell holds while the call that took its value out for an in-place update runs (under
-/// the cell's write lock: nobody sees it).
-/// An empty value (no allocation), left in a cell while its value is lent to a call.
+/// the cell's write lock: nobody sees it): an empty value, which allocates nothing.
 fn empty_value() -> Value {
     Value::F64(ndarray::ArrayD::zeros(ndarray::IxDyn(&[0])))
 }

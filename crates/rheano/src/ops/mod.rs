@@ -79,6 +79,7 @@ pub enum Outputs {
 }
 
 impl Outputs {
+    /// The values in output order.
     pub fn into_vec(self) -> Vec<Value> {
         match self {
             Outputs::One(v) => vec![v],
