@@ -810,7 +810,7 @@ impl Function {
     /// their last reader.
     fn run_steps(&self, slots: &mut [Option<Slot<'_>>]) -> Result<()> {
         let p = &self.program;
-        let placeholder = Value::F64(ndarray::ArrayD::zeros(ndarray::IxDyn(&[0])));
+        let placeholder = empty_value();
         // Clock readings only when profiling.
         let call_start = self.profile.as_ref().map(|_| std::time::Instant::now());
         let mut step_times = Vec::new();
@@ -861,8 +861,7 @@ impl Function {
                         (step.op.perform_inplace(&types, ins, i, d), None)
                     }
                     Some((i, d, _)) => {
-                        let mut with = ins.to_vec();
-                        with[i] = &d;
+                        let with = crate::ops::with_input(ins, i, &d);
                         let outs = step.op.perform_outputs(&types, &with);
                         drop(with);
                         (outs, Some((step.inputs[i], d)))

@@ -489,8 +489,7 @@ pub fn perform_gemm_inplace(
     out: &TensorType,
 ) -> Result<Value> {
     let shape = {
-        let mut ins = inputs.to_vec();
-        ins[0] = &dest;
+        let ins = super::with_input(inputs, 0, &dest);
         match gemm_inplace_shape(ta, tb, &ins, out) {
             Some(s) => s,
             None => return perform_gemm(ta, tb, &ins, out),
@@ -532,11 +531,7 @@ pub fn perform_gemm_inplace(
     Ok(match dest {
         Value::F64(z) => Value::F64(run(ta, tb, inputs, z, (m, n, k))),
         Value::F32(z) => Value::F32(run(ta, tb, inputs, z, (m, n, k))),
-        other => {
-            let mut ins = inputs.to_vec();
-            ins[0] = &other;
-            return perform_gemm(ta, tb, &ins, out);
-        }
+        other => return perform_gemm(ta, tb, &super::with_input(inputs, 0, &other), out),
     })
 }
 

@@ -126,9 +126,7 @@ impl Elemwise {
         dest: Value,
     ) -> Result<Value> {
         if !self.can_overwrite(types.inputs[dest_pos], &types.outputs[0]) {
-            let mut ins = inputs.to_vec();
-            ins[dest_pos] = &dest;
-            return self.perform(types, &ins);
+            return self.perform(types, &super::with_input(inputs, dest_pos, &dest));
         }
         let fallback = |ins: &[&Value]| self.perform(types, ins);
         match types.outputs[0].dtype {
@@ -161,11 +159,11 @@ pub(crate) fn perform_over<F: Real>(
     fallback: impl FnOnce(&[&Value]) -> Result<Value>,
     run: impl FnOnce(Vec<F>, &[Operand<F>]) -> Vec<F>,
 ) -> Result<Value> {
-    let shape = {
-        let mut ins: SmallVec<[&Value; 8]> = inputs.into();
-        ins[dest_pos] = &dest;
-        out_shape(name, types.inputs, &ins)?
-    };
+    let shape = out_shape(
+        name,
+        types.inputs,
+        &super::with_input(inputs, dest_pos, &dest),
+    )?;
     match reuse_buffer::<F>(dest, &shape) {
         Ok(buf) => {
             let operands: SmallVec<[Operand<F>; 8]> = inputs
@@ -184,11 +182,7 @@ pub(crate) fn perform_over<F: Real>(
                 ArrayD::from_shape_vec(IxDyn(&shape), out).expect("shape"),
             ))
         }
-        Err(dest) => {
-            let mut ins: SmallVec<[&Value; 8]> = inputs.into();
-            ins[dest_pos] = &dest;
-            fallback(&ins)
-        }
+        Err(dest) => fallback(&super::with_input(inputs, dest_pos, &dest)),
     }
 }
 

@@ -72,6 +72,18 @@ pub enum Op {
     CompositeSum(composite::Composite),
 }
 
+/// `inputs` with entry `pos` replaced by `v` (the buffer an in-place step was handed), inline
+/// for the usual few inputs (no allocation).
+pub(crate) fn with_input<'a>(
+    inputs: &[&'a Value],
+    pos: usize,
+    v: &'a Value,
+) -> smallvec::SmallVec<[&'a Value; 8]> {
+    let mut ins: smallvec::SmallVec<[&Value; 8]> = inputs.into();
+    ins[pos] = v;
+    ins
+}
+
 /// The values a step computed: one (most ops) or several.
 pub enum Outputs {
     One(Value),
@@ -235,8 +247,7 @@ impl Op {
     ) -> bool {
         match self {
             Op::Gemm { trans_a, trans_b } if dest_pos == 0 => {
-                let mut ins = inputs.to_vec();
-                ins[0] = dest;
+                let ins = with_input(inputs, 0, dest);
                 dot::gemm_inplace_ready(*trans_a, *trans_b, &ins, &types.outputs[0])
             }
             _ => false,
@@ -262,11 +273,7 @@ impl Op {
                 dot::perform_gemm_inplace(*trans_a, *trans_b, inputs, dest, &types.outputs[0])
                     .map(Outputs::One)
             }
-            _ => {
-                let mut ins = inputs.to_vec();
-                ins[dest_pos] = &dest;
-                self.perform_outputs(types, &ins)
-            }
+            _ => self.perform_outputs(types, &with_input(inputs, dest_pos, &dest)),
         }
     }
 
