@@ -259,7 +259,7 @@ fn build_index(outputs: &[Var]) -> HashMap<u64, Vec<Client>> {
 
 /// Whether `new` reads `old`. Only variables created after `old` can read it, and ids grow, so
 /// the walk stops at older ones.
-fn reads(new: &Var, old: &Var) -> bool {
+pub(crate) fn reads(new: &Var, old: &Var) -> bool {
     let mut stack = vec![new.clone()];
     let mut seen = HashSet::new();
     while let Some(v) = stack.pop() {

@@ -295,6 +295,25 @@ pub fn sigmoid_f32<const FMA: bool>(x: f32) -> f32 {
     let d = 1.0 + e;
     let dl = (1.0 - d) + e; // 1 + e = d + dl exactly (|1| ≥ |e|)
     let inv = 1.0 / d;
+    corrected_quotient_f32::<FMA>(num, d, dl, inv)
+}
+
+/// (σ(x), σ(−x)) from one e^−|x|: each as [`sigmoid_f32`] computes it for x and for −x.
+#[inline(always)]
+pub fn sigmoid_pair_f32<const FMA: bool>(x: f32) -> (f32, f32) {
+    let e = exp_f32_neg::<FMA>(-x.abs());
+    let d = 1.0 + e;
+    let dl = (1.0 - d) + e;
+    let inv = 1.0 / d;
+    (
+        corrected_quotient_f32::<FMA>(if x >= 0.0 { 1.0 } else { e }, d, dl, inv),
+        corrected_quotient_f32::<FMA>(if x <= 0.0 { 1.0 } else { e }, d, dl, inv),
+    )
+}
+
+/// num/(d + dl) from inv ≈ 1/d: the quotient with its residual folded back in (FMA).
+#[inline(always)]
+fn corrected_quotient_f32<const FMA: bool>(num: f32, d: f32, dl: f32, inv: f32) -> f32 {
     let q = num * inv;
     // num/(d + dl) ≈ q + (num − q·d − q·dl)/d
     let r = madd32::<FMA>(-q, d, num);

@@ -162,6 +162,11 @@ pub fn phases(cfg: &RewriteConfig) -> Vec<Phase> {
             rewrites: vec![],
             global: Some(fuse),
         });
+        out.push(Phase {
+            name: "sigmoid_complement_sharing",
+            rewrites: vec![],
+            global: Some(share_sigmoid_complements),
+        });
     }
     for p in &mut out {
         p.rewrites
@@ -1264,7 +1269,8 @@ fn fusable(v: &Var) -> bool {
     }
     match v.op() {
         Some(Op::Elemwise(e)) => crate::runtime::elemwise::block_fn::<f64>(e.scalar).is_some(),
-        Some(Op::Composite(_)) => true,
+        // A program with several outputs stays whole.
+        Some(Op::Composite(c)) => c.extra_outputs.is_empty(),
         _ => false,
     }
 }
@@ -1334,6 +1340,7 @@ fn fuse_sums(fg: &mut FunctionGraph) {
                     args: (0..x.owner_inputs().len()).collect(),
                 }],
                 dtype: x.dtype(),
+                extra_outputs: Vec::new(),
             },
             _ => continue,
         };
@@ -1455,6 +1462,7 @@ fn fuse_outputs(outputs: &[Var], log: &mut Log) -> Vec<Var> {
             n_inputs: n_in,
             program,
             dtype,
+            extra_outputs: Vec::new(),
         };
         let fused = crate::graph::apply1(Op::Composite(comp), ext);
         if fused.error().is_some() || fused.ty() != cur.ty() {
@@ -1467,6 +1475,238 @@ fn fuse_outputs(outputs: &[Var], log: &mut Log) -> Vec<Var> {
         origin.insert(fused.id(), orig.id());
         fused
     })
+}
+
+/// A fused program as `(program, inputs)`: a `Composite`'s own, or a one-instruction program
+/// for a plain elementwise op.
+fn as_program(v: &Var) -> Option<crate::ops::composite::Composite> {
+    use crate::ops::composite::{Composite, Instr};
+    match v.op()? {
+        Op::Composite(c) if c.extra_outputs.is_empty() => Some(c.clone()),
+        Op::Elemwise(e) if fusable(v) => Some(Composite {
+            n_inputs: v.owner_inputs().len(),
+            program: vec![Instr {
+                op: e.scalar,
+                args: (0..v.owner_inputs().len()).collect(),
+            }],
+            dtype: v.dtype(),
+            extra_outputs: Vec::new(),
+        }),
+        _ => None,
+    }
+}
+
+/// A structural key of register `r` of program `c` over the graph variables `inputs`: equal
+/// keys compute the same values.
+fn register_key(c: &crate::ops::composite::Composite, inputs: &[Var], r: usize) -> String {
+    if r < c.n_inputs {
+        return format!("#{}", inputs[r].id());
+    }
+    let ins = &c.program[r - c.n_inputs];
+    let args: Vec<String> = ins
+        .args
+        .iter()
+        .map(|&a| register_key(c, inputs, a))
+        .collect();
+    format!("{:?}({})", ins.op, args.join(","))
+}
+
+/// Marks the inputs that register `r` of `c` reads.
+fn inputs_read(c: &crate::ops::composite::Composite, r: usize, used: &mut [bool]) {
+    if r < c.n_inputs {
+        used[r] = true;
+    } else {
+        for &a in &c.program[r - c.n_inputs].args {
+            inputs_read(c, a, used);
+        }
+    }
+}
+
+/// A program without the instructions its result does not need and without the inputs no
+/// instruction reads.
+fn compact(
+    n_inputs: usize,
+    program: &[crate::ops::composite::Instr],
+    inputs: &[Var],
+    dtype: crate::DType,
+) -> (crate::ops::composite::Composite, Vec<Var>) {
+    use crate::ops::composite::{Composite, Instr};
+    let total = n_inputs + program.len();
+    let mut live = vec![false; total];
+    live[total - 1] = true;
+    for (t, ins) in program.iter().enumerate().rev() {
+        if live[n_inputs + t] {
+            for &a in &ins.args {
+                live[a] = true;
+            }
+        }
+    }
+    let mut map = vec![usize::MAX; total];
+    let mut kept_inputs = Vec::new();
+    for i in (0..n_inputs).filter(|&i| live[i]) {
+        map[i] = kept_inputs.len();
+        kept_inputs.push(inputs[i].clone());
+    }
+    let mut kept = Vec::new();
+    for (t, ins) in program.iter().enumerate() {
+        if live[n_inputs + t] {
+            map[n_inputs + t] = kept_inputs.len() + kept.len();
+            kept.push(Instr {
+                op: ins.op,
+                args: ins.args.iter().map(|&a| map[a]).collect(),
+            });
+        }
+    }
+    let comp = Composite {
+        n_inputs: kept_inputs.len(),
+        program: kept,
+        dtype,
+        extra_outputs: Vec::new(),
+    };
+    (comp, kept_inputs)
+}
+
+/// σ(x) and σ(−x) of the same x in two fused programs (a sigmoid layer and its gradient,
+/// σ'(x) = σ(x)·σ(−x), which keeps its accuracy where σ(x) rounds to 1): the program that
+/// computes σ(x) also returns σ(−x), from the same e^−|x| in the same pass, and the other
+/// program reads that instead of computing a second exponential and quotient per element.
+fn share_sigmoid_complements(fg: &mut FunctionGraph) {
+    let topo = fg.toposort();
+    // The σ's of programs whose loop has the shape of σ's argument (every input feeds it):
+    // the argument's key → (node, instruction).
+    let mut sigmoids: HashMap<String, (Var, usize)> = HashMap::new();
+    for v in &topo {
+        let Some(c) = as_program(v) else { continue };
+        for (j, ins) in c.program.iter().enumerate() {
+            if ins.op != ScalarOp::Sigmoid {
+                continue;
+            }
+            let mut used = vec![false; c.n_inputs];
+            inputs_read(&c, ins.args[0], &mut used);
+            if used.iter().all(|&u| u) {
+                let key = register_key(&c, v.owner_inputs(), ins.args[0]);
+                sigmoids.entry(key).or_insert((v.clone(), j));
+            }
+        }
+    }
+    // The programs with σ(−y) for such a y: (reader, its σ instruction, the node, its σ).
+    let mut uses: Vec<(Var, usize, Var, usize)> = Vec::new();
+    for v in &topo {
+        let Some(Op::Composite(c)) = v.op() else {
+            continue;
+        };
+        if !c.extra_outputs.is_empty() || uses.iter().any(|u| u.2 == *v) {
+            continue;
+        }
+        let found = c.program.iter().enumerate().find_map(|(k, ins)| {
+            let neg = ins.args[0].checked_sub(c.n_inputs)?;
+            let neg = &c.program[neg];
+            if ins.op != ScalarOp::Sigmoid || neg.op != ScalarOp::Neg {
+                return None;
+            }
+            let key = register_key(c, v.owner_inputs(), neg.args[0]);
+            let (node, j) = sigmoids.get(&key)?;
+            let ok = node != v
+                && node.dtype() == v.dtype()
+                && !crate::fgraph::reads(node, v)
+                && !uses.iter().any(|u| u.0 == *node);
+            ok.then(|| (k, node.clone(), *j))
+        });
+        if let Some((k, node, j)) = found {
+            uses.push((v.clone(), k, node, j));
+        }
+    }
+    // One new program per σ node (its first shared σ), read by every program that matched it;
+    // the σ node is replaced once a reader takes its second output.
+    let mut shared: HashMap<u64, (usize, Vec<Var>, bool)> = HashMap::new();
+    for (reader, k, node, j) in uses {
+        let entry = shared
+            .entry(node.id())
+            .or_insert_with(|| (j, with_complement(&node, j), false));
+        if entry.0 != j || entry.1.iter().any(|o| o.error().is_some()) {
+            continue;
+        }
+        let Some(new) = reading_complement(&reader, k, entry.1[1].clone()) else {
+            continue;
+        };
+        if new.ty() != reader.ty() {
+            continue;
+        }
+        if !entry.2 {
+            if fg
+                .replace(&node, entry.1[0].clone(), "sigmoid_complement_sharing")
+                .is_err()
+            {
+                continue;
+            }
+            entry.2 = true;
+        }
+        let _ = fg.replace(&reader, new, "sigmoid_complement_sharing");
+    }
+}
+
+/// The program of `node` with σ(−x) computed next to its σ(x) (instruction `j`) and returned
+/// as a second output: `[σ program's result, σ(−x)]`.
+fn with_complement(node: &Var, j: usize) -> Vec<Var> {
+    use crate::ops::composite::Instr;
+    let mut c = as_program(node).expect("collected as a program");
+    let n_in = c.n_inputs;
+    // σ(−x) goes just before σ(x) (the kernels run the two as one pass): later registers move
+    // up by one.
+    let shift = |a: usize| if a >= n_in + j { a + 1 } else { a };
+    let mut program: Vec<Instr> = c
+        .program
+        .iter()
+        .map(|ins| Instr {
+            op: ins.op,
+            args: ins.args.iter().map(|&a| shift(a)).collect(),
+        })
+        .collect();
+    let x = c.program[j].args[0];
+    program.insert(
+        j,
+        Instr {
+            op: ScalarOp::SigmoidComplement,
+            args: vec![x],
+        },
+    );
+    c.program = program;
+    c.extra_outputs = vec![n_in + j];
+    apply(Op::Composite(c), node.owner_inputs().to_vec())
+}
+
+/// `reader` (a composite) with its σ(−y) (instruction `k`) read from `complement` instead of
+/// computed; `None` when the reader is not a composite.
+fn reading_complement(reader: &Var, k: usize, complement: Var) -> Option<Var> {
+    use crate::ops::composite::Instr;
+    let Some(Op::Composite(c)) = reader.op() else {
+        return None;
+    };
+    let n_in = c.n_inputs;
+    let sig = n_in + k;
+    if sig + 1 == n_in + c.program.len() {
+        // The reader's result is σ(−y) itself.
+        return Some(complement);
+    }
+    // σ(−y) becomes a new last input; instruction registers move up by one (the σ itself
+    // stays as a dead instruction until the program is compacted).
+    let remap = |a: usize| match a {
+        a if a < n_in => a,
+        a if a == sig => n_in,
+        a => a + 1,
+    };
+    let program: Vec<Instr> = c
+        .program
+        .iter()
+        .map(|ins| Instr {
+            op: ins.op,
+            args: ins.args.iter().map(|&a| remap(a)).collect(),
+        })
+        .collect();
+    let mut inputs = reader.owner_inputs().to_vec();
+    inputs.push(complement);
+    let (comp, inputs) = compact(n_in + 1, &program, &inputs, c.dtype);
+    Some(crate::graph::apply1(Op::Composite(comp), inputs))
 }
 
 /// 1 − sigmoid(x) → sigmoid(−x) (PyTensor's local_1msigmoid): no cancellation for large x.

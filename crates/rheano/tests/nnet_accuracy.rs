@@ -131,6 +131,53 @@ fn activations_within_2_ulp_float32() {
     }
 }
 
+/// σ(x) and σ(−x) from one pass (a sigmoid layer and its gradient's σ(−x), computed by one
+/// program after the rewrite `sigmoid_complement_sharing`): both within 2 ULP of the fixtures,
+/// on every fixture point and on those in the vector kernels' range, in both dtypes.
+#[test]
+fn sigmoid_and_its_complement_from_one_pass_within_2_ulp() {
+    for dtype in [DType::Float64, DType::Float32] {
+        let x = T::tensor(dtype, &[false], "x");
+        let one = T::tensor(dtype, &[false], "one");
+        let h = T::nnet::sigmoid(&x);
+        let c = T::nnet::sigmoid(-&x) * &one;
+        let f = function(&[&x, &one], &[&h, &c]).unwrap();
+        assert!(
+            f.debugprint()
+                .contains("scalar_sigmoid(i0), scalar_sigmoid((-i0))}}.1"),
+            "one program computes both:\n{}",
+            f.debugprint()
+        );
+        let all = load(&format!("sigmoid_{dtype}.txt"));
+        let in_range: Vec<(f64, f64)> =
+            all.iter().copied().filter(|p| p.0.abs() <= 700.0).collect();
+        for fx in [&all, &in_range] {
+            let xs: Vec<f64> = fx.iter().map(|p| p.0).collect();
+            let ones: Value = Array1::from(vec![1.0; xs.len()]).into();
+            // σ(x) from output 0 at x, and from output 1 (σ(−(−x))) at −x.
+            for (out, sign) in [(0, 1.0), (1, -1.0)] {
+                let arg: Value =
+                    Array1::from(xs.iter().map(|x| sign * x).collect::<Vec<_>>()).into();
+                let got = f.call(&[arg.cast(dtype), ones.cast(dtype)]).unwrap()[out].to_f64_vec();
+                for ((x, want), g) in fx.iter().zip(&got) {
+                    let u = if dtype == DType::Float64 {
+                        ulps64(*g, *want)
+                    } else {
+                        ulps32(*g as f32, *want as f32)
+                    };
+                    assert!(
+                        u <= 2,
+                        "output {out} {dtype} at {x:e}: {g:e}, truth {want:e}: {u} ULP"
+                    );
+                    if *want == 0.0 || *want == 1.0 {
+                        assert_eq!(*g, *want, "output {out} {dtype} at {x:e}");
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// float32 sigmoid, softplus and the binary crossentropy of a sigmoid (computed in float32
 /// lanes where the CPU has FMA) on 400,000 pseudo-random points, uniform in [−80, 80] and
 /// log-uniform in magnitude from 2⁻³⁰ to 2⁶·⁵: within 2 ULP of a float64 reference (itself within

@@ -491,7 +491,9 @@ fn a_trailing_sum_fuses_with_its_elementwise_chain() {
 /// The MLP training step of W7 compiles as Theano 1.0.5's does: the hidden bias fused into the
 /// sigmoid, `SoftmaxWithBias` + `CrossentropySoftmax1HotWithBiasDx(1/n, ...)` when the cost is
 /// not returned (no fused crossentropy node, no `fill` of the per-row costs), and one fused node
-/// whose softmax the gradient reuses when it is. Both agree with the unrewritten graph.
+/// whose softmax the gradient reuses when it is. Unlike Theano, the hidden layer's program also
+/// returns σ(−x), which the gradient reads (`sigmoid_complement_sharing`). Both agree with the
+/// unrewritten graph.
 #[test]
 fn mlp_step_graph_as_theano() {
     let x = T::dmatrix("x");
@@ -534,7 +536,11 @@ fn mlp_step_graph_as_theano() {
         )
         .unwrap();
         let dp = fast.debugprint();
-        assert!(dp.contains("Composite{scalar_sigmoid((i0 + i1))}"), "{dp}");
+        // Theano's fused hidden layer, which here also returns σ(−x) for the gradient.
+        assert!(
+            dp.contains("Composite{scalar_sigmoid((i0 + i1)), scalar_sigmoid((-(i0 + i1)))}}.1"),
+            "{dp}"
+        );
         assert!(dp.contains("CrossentropySoftmax1HotWithBiasDx"), "{dp}");
         assert!(!dp.contains("Elemwise{second"), "{dp}");
         assert_eq!(dp.contains("SoftmaxWithBias ["), !returns_cost, "{dp}");
@@ -842,4 +848,77 @@ fn casts_to_float_fuse_and_round_as_the_cast() {
         f.call(&[array![1.0, 2.0, 3.0, 4.0].into()]).unwrap()[0].to_f64_vec(),
         vec![0.25]
     );
+}
+
+/// A sigmoid layer and its gradient: the program that computes σ(x) also returns σ(−x), and the
+/// gradient's program reads it instead of computing its own (one exponential per element for
+/// both). Not where σ's program runs over a larger shape than x, nor where the reader comes
+/// before the σ (a cycle); a reader that is σ(−x) itself becomes the shared output. Every case
+/// gives the values of the unrewritten graph.
+#[test]
+fn sigmoid_and_its_gradient_share_one_exponential() {
+    let x = T::dmatrix("x");
+    let w = T::dmatrix("W");
+    let b = T::dvector("b");
+    let g = T::dmatrix("g");
+    let z = T::dot(&x, &w) + &b;
+    let h = T::nnet::sigmoid(&z);
+    let dz = rheano::grad(&(&h * &g).sum(), &[&z]).unwrap().remove(0);
+    let xs: Value = Array1::from_iter((0..12).map(|i| (i as f64 - 5.5) * 3.0))
+        .into_shape_with_order((3, 4))
+        .unwrap()
+        .into();
+    let ws: Value = Array1::from_iter((0..8).map(|i| (i as f64 - 3.5) * 2.5))
+        .into_shape_with_order((4, 2))
+        .unwrap()
+        .into();
+    let gs: Value = array![[1.0, -2.0], [0.5, 3.0], [-1.0, 0.25]]
+        .into_dyn()
+        .into();
+    let args = [
+        xs.clone(),
+        ws.clone(),
+        array![0.5, -40.0].into(),
+        gs.clone(),
+    ];
+    let inputs = [&x, &w, &b, &g];
+    let agree = |outs: &[&Var], args: &[Value]| -> String {
+        let options = |mode| FunctionOptions {
+            mode,
+            on_unused_input: rheano::OnUnusedInput::Ignore,
+            ..Default::default()
+        };
+        let fast = function_with(&inputs, outs, options(Mode::FastRun)).unwrap();
+        let plain = function_with(&inputs, outs, options(Mode::None)).unwrap();
+        let (a, p) = (fast.call(args).unwrap(), plain.call(args).unwrap());
+        for (va, vp) in a.iter().zip(&p) {
+            for (s, t) in va.to_f64_vec().iter().zip(vp.to_f64_vec()) {
+                assert!((s - t).abs() <= 4e-16 * t.abs(), "{s} vs {t}");
+            }
+        }
+        fast.debugprint()
+    };
+    let dp = agree(&[&h, &dz], &args);
+    assert!(
+        dp.contains("Composite{scalar_sigmoid((i0 + i1)), scalar_sigmoid((-(i0 + i1)))}}.1"),
+        "{dp}"
+    );
+    assert_eq!(
+        dp.matches("scalar_sigmoid((-").count(),
+        dp.matches("scalar_sigmoid((i0 + i1)), scalar_sigmoid((-")
+            .count(),
+        "only the shared program computes σ(−x):\n{dp}"
+    );
+
+    // σ(−x) alone: the reader is the shared output itself.
+    let c = T::nnet::sigmoid(-&z);
+    let dp = agree(&[&h, &c], &args);
+    assert!(dp.contains("}}.1 [id"), "{dp}");
+
+    // σ's program runs over x + a row of g (a larger loop than x's): nothing shared.
+    let col = T::sum(&T::dot(&x, &w), 1, true);
+    let wide = T::nnet::sigmoid(&col) * &g;
+    let dcol = T::nnet::sigmoid(-&col) * &col;
+    let dp = agree(&[&wide, &dcol], &args);
+    assert!(!dp.contains("}}.0") && !dp.contains("}}.1"), "{dp}");
 }

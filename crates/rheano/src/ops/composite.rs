@@ -8,7 +8,7 @@ use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::math::Real;
 use crate::runtime::elemwise::{
-    block_fn, operand, run_program, run_program_into, run_program_sum, Operand,
+    block_fn, operand, run_program, run_program_into, run_program_outputs, run_program_sum, Operand,
 };
 use crate::types::TensorType;
 use crate::value::Value;
@@ -28,12 +28,15 @@ pub struct Instr {
     pub args: Vec<usize>,
 }
 
-/// A fused elementwise program with a float output of dtype `dtype`.
+/// A fused elementwise program with float outputs of dtype `dtype`: the last instruction's
+/// result, then the registers `extra_outputs` (Theano's multi-output `Composite`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Composite {
     pub n_inputs: usize,
     pub program: Vec<Instr>,
     pub dtype: DType,
+    /// Registers (of instructions before the last) that are outputs too, in order.
+    pub extra_outputs: Vec<usize>,
 }
 
 impl Composite {
@@ -43,6 +46,17 @@ impl Composite {
             return Err(Error::ty(
                 self.to_string(),
                 "a composite needs at least one instruction",
+            ));
+        }
+        let last = self.n_inputs + self.program.len() - 1;
+        if self
+            .extra_outputs
+            .iter()
+            .any(|&r| r < self.n_inputs || r >= last)
+        {
+            return Err(Error::ty(
+                self.to_string(),
+                "extra outputs must be registers of instructions before the last",
             ));
         }
         if inputs.len() != self.n_inputs || inputs.iter().any(|t| t.ndim() != ndim) {
@@ -65,9 +79,37 @@ impl Composite {
         }
     }
 
+    /// Number of outputs: the last instruction's, then one per extra output.
+    pub fn n_outputs(&self) -> usize {
+        1 + self.extra_outputs.len()
+    }
+
+    /// Every output (the last instruction's first), in one pass over the data.
+    pub fn perform_all(&self, types: &NodeTypes, inputs: &[&Value]) -> Result<Vec<Value>> {
+        if self.extra_outputs.is_empty() {
+            return self.perform(types, inputs).map(|v| vec![v]);
+        }
+        let shape = super::elemwise::out_shape(self, types.inputs, inputs)?;
+        match self.dtype {
+            DType::Float64 => self.run_all::<f64>(inputs, &shape),
+            _ => self.run_all::<f32>(inputs, &shape),
+        }
+    }
+
+    fn run_all<F: Real>(&self, inputs: &[&Value], shape: &[usize]) -> Result<Vec<Value>> {
+        let kernels = self.kernels::<F>()?;
+        let n = shape.iter().product();
+        let operands: Operands<F> = inputs.iter().map(|v| operand::<F>(v, shape)).collect();
+        let (out, extras) =
+            run_program_outputs(n, &operands, &self.program, &kernels, &self.extra_outputs);
+        let wrap =
+            |data: Vec<F>| F::wrap(ArrayD::from_shape_vec(IxDyn(shape), data).expect("shape"));
+        Ok(std::iter::once(out).chain(extras).map(wrap).collect())
+    }
+
     /// Whether the program can overwrite an input of type `input`: the output has that type.
     pub fn can_overwrite(&self, input: &TensorType, output: &TensorType) -> bool {
-        input == output
+        input == output && self.extra_outputs.is_empty()
     }
 
     /// Computes the program into the buffer of input `dest_pos` (given by value as `dest`; the
@@ -143,13 +185,15 @@ impl Composite {
         Ok(Value::from(total).into_dtype(self.dtype))
     }
 
-    /// Theano's scalar expression of the program: `(i0 * (i1 + Abs(i1)))`.
+    /// Theano's scalar expression of the program: `(i0 * (i1 + Abs(i1)))`; the outputs'
+    /// expressions joined by `, ` when it has several.
     pub fn expr(&self) -> String {
         let mut regs: Vec<String> = (0..self.n_inputs).map(|i| format!("i{i}")).collect();
         for ins in &self.program {
             let args: Vec<&str> = ins.args.iter().map(|&a| regs[a].as_str()).collect();
             let s = match (ins.op, args.len()) {
                 (ScalarOp::Neg, 1) => format!("(-{})", args[0]),
+                (ScalarOp::SigmoidComplement, 1) => format!("scalar_sigmoid((-{}))", args[0]),
                 (op, _) if op.operator().is_some() => {
                     format!(
                         "({})",
@@ -160,7 +204,10 @@ impl Composite {
             };
             regs.push(s);
         }
-        regs.pop().unwrap_or_default()
+        let extras = self.extra_outputs.iter().map(|&r| regs[r].clone());
+        let mut outputs = vec![regs.last().cloned().unwrap_or_default()];
+        outputs.extend(extras);
+        outputs.join(", ")
     }
 }
 

@@ -402,6 +402,10 @@ impl Elemwise {
             Identity => vec![Grad(g.clone())],
             // σ'(x) = σ(x)·σ(−x): no cancellation, so it stays accurate where σ(x) rounds to 1.
             Sigmoid => vec![Grad(g * T::nnet::sigmoid(&x[0]) * T::nnet::sigmoid(-&x[0]))],
+            // d/dx σ(−x) = −σ(x)·σ(−x).
+            SigmoidComplement => vec![Grad(
+                -(g * T::nnet::sigmoid(&x[0]) * T::nnet::sigmoid(-&x[0])),
+            )],
             Softplus => vec![Grad(g * T::nnet::sigmoid(&x[0]))],
             // A surrogate gradient: y·(1 − y) with y the approximation itself (as for σ); the exact
             // piecewise derivative is 0 for |x| ≥ 6 and would stop learning there.

@@ -119,6 +119,7 @@ impl Op {
         match self {
             Op::MaxAndArgmax(_) => 2,
             Op::Nnet(n) => n.n_outputs(),
+            Op::Composite(c) => c.n_outputs(),
             _ => 1,
         }
     }
@@ -154,7 +155,7 @@ impl Op {
             Op::Alloc(b) => shape::infer_alloc(b, inputs).map(|t| vec![t]),
             Op::Join(axis) => shape::infer_join(*axis, inputs).map(|t| vec![t]),
             Op::Nnet(n) => n.infer(inputs),
-            Op::Composite(c) => c.infer(inputs).map(|t| vec![t]),
+            Op::Composite(c) => c.infer(inputs).map(|t| vec![t; c.n_outputs()]),
             Op::CompositeSum(c) => c
                 .infer(inputs)
                 .map(|t| vec![TensorType::new(t.dtype.sum_out_dtype(), Vec::<bool>::new())]),
@@ -195,7 +196,8 @@ impl Op {
             Op::Alloc(_) => one(shape::perform_alloc(inputs, &types.outputs[0])),
             Op::Join(axis) => one(shape::perform_join(*axis, inputs, &types.outputs[0])),
             Op::Nnet(n) => many(n.perform(types, inputs)),
-            Op::Composite(c) => one(c.perform(types, inputs)),
+            Op::Composite(c) if c.extra_outputs.is_empty() => one(c.perform(types, inputs)),
+            Op::Composite(c) => many(c.perform_all(types, inputs)),
             Op::CompositeSum(c) => one(c.perform_sum(types, inputs)),
             Op::Dot22 { trans_a, trans_b } => one(dot::perform_dot22(
                 *trans_a,
@@ -266,7 +268,7 @@ impl Op {
             Op::Elemwise(e) => e
                 .perform_inplace(types, inputs, dest_pos, dest)
                 .map(Outputs::One),
-            Op::Composite(c) => c
+            Op::Composite(c) if c.extra_outputs.is_empty() => c
                 .perform_inplace(types, inputs, dest_pos, dest)
                 .map(Outputs::One),
             Op::Gemm { trans_a, trans_b } if dest_pos == 0 => {

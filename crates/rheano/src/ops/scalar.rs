@@ -61,6 +61,10 @@ pub enum ScalarOp {
     Selu,
     /// softplus(−|z|) + z·((z > 0) − t): binary crossentropy of sigmoid(z) against t.
     SigmoidBinaryCrossentropy,
+    /// σ(−x), computed next to σ(x) in one pass (one e^−|x| for both) where a fused program
+    /// needs both: the forward σ of a layer and its gradient's σ(−x). Only compiled graphs
+    /// hold it (see the rewrite `sigmoid_complement_sharing`).
+    SigmoidComplement,
     Identity,
 }
 
@@ -100,6 +104,7 @@ impl ScalarOp {
             | Cos
             | Pow
             | Sigmoid
+            | SigmoidComplement
             | Softplus
             | Elu
             | Selu
@@ -115,8 +120,8 @@ impl ScalarOp {
         Some(match self {
             Add | Mul => return None,
             Neg | Abs | Sgn | Exp | Log | Log1p | Expm1 | Sqrt | Sqr | Tanh | Sin | Cos | Inv
-            | Invert | Cast(_) | Sigmoid | Softplus | UltraFastSigmoid | Softsign | Identity
-            | Relu | Selu => 1,
+            | Invert | Cast(_) | Sigmoid | SigmoidComplement | Softplus | UltraFastSigmoid
+            | Softsign | Identity | Relu | Selu => 1,
             Switch | Clip => 3,
             _ => 2,
         })
@@ -128,8 +133,10 @@ impl ScalarOp {
             Add | Sub | Mul | IntDiv | Mod | Pow | Maximum | Minimum | Neg | Abs | Sgn | Sqr
             | And | Or | Invert | Clip | Identity => DTypeRule::Upcast,
             TrueDiv => DTypeRule::UpcastFloatX,
-            Exp | Log | Log1p | Expm1 | Sqrt | Tanh | Sin | Cos | Inv | Sigmoid | Softplus
-            | UltraFastSigmoid | Softsign => DTypeRule::UpgradeToFloat,
+            Exp | Log | Log1p | Expm1 | Sqrt | Tanh | Sin | Cos | Inv | Sigmoid
+            | SigmoidComplement | Softplus | UltraFastSigmoid | Softsign => {
+                DTypeRule::UpgradeToFloat
+            }
             Gt | Lt | Ge | Le | Eq | Neq => DTypeRule::Bool,
             Switch => DTypeRule::UpcastTail,
             Second => DTypeRule::Last,
@@ -225,6 +232,7 @@ impl ScalarOp {
             Elu => "elu",
             Selu => "selu",
             SigmoidBinaryCrossentropy => "sigmoid_binary_crossentropy",
+            SigmoidComplement => "sigmoid_complement",
             Identity => "identity",
         }
         .to_string()

@@ -278,6 +278,7 @@ pub fn block_fn<F: Real>(op: ScalarOp) -> Option<BlockFn<F>> {
         Cos => unary!(|a: F| a.cos()),
         Inv => unary!(|a: F| a.recip()),
         Sigmoid => sigmoid_block::<F>,
+        SigmoidComplement => sigmoid_complement_block::<F>,
         Softplus => softplus_block::<F>,
         UltraFastSigmoid => unary!(F::ultra_fast_sigmoid),
         Softsign => unary!(F::softsign),
@@ -375,6 +376,72 @@ fn sigmoid_body<F: Real, const FMA: bool>(out: &mut [F], a: &[&[F]]) {
     unary_fast_path!(F, out, a, |x| sigmoid_fast::<FMA>(x, single), F::sigmoid);
 }
 
+/// σ(−x), as `sigmoid_body` computes it for −x.
+#[inline(always)]
+fn sigmoid_complement_body<F: Real, const FMA: bool>(out: &mut [F], a: &[&[F]]) {
+    let single = F::DTYPE == crate::DType::Float32;
+    if single && FMA && out.len() <= BLOCK && within_f32_range(a[0]) {
+        for (o, &x) in out.iter_mut().zip(a[0]) {
+            *o = F::c(crate::math::sigmoid_f32::<FMA>(-(x.to_f64() as f32)) as f64);
+        }
+        return;
+    }
+    unary_fast_path!(F, out, a, |x| sigmoid_fast::<FMA>(-x, single), |x: F| {
+        F::sigmoid(-x)
+    });
+}
+
+/// σ(x) into `s` and σ(−x) into `c` from one e^−|x| and one division per element: the values
+/// of `sigmoid_body` and `sigmoid_complement_body` (the same quotients, correctly rounded).
+#[inline(always)]
+fn sigmoid_pair_body<F: Real, const FMA: bool>(s: &mut [F], c: &mut [F], x: &[F]) {
+    let single = F::DTYPE == crate::DType::Float32;
+    let n = s.len();
+    if single && FMA && n <= BLOCK && within_f32_range(x) {
+        for ((so, co), &v) in s.iter_mut().zip(c.iter_mut()).zip(x) {
+            let (a, b) = crate::math::sigmoid_pair_f32::<FMA>(v.to_f64() as f32);
+            *so = F::c(a as f64);
+            *co = F::c(b as f64);
+        }
+        return;
+    }
+    if n <= BLOCK {
+        let mut buf = [0.0f64; BLOCK];
+        for (b, &v) in buf.iter_mut().zip(x) {
+            *b = v.to_f64();
+        }
+        if crate::math::exp_core_ok(&buf[..n]) {
+            for ((so, co), &v) in s.iter_mut().zip(c.iter_mut()).zip(&buf[..n]) {
+                let e = crate::math::exp_core_prec::<FMA>(-v.abs(), single);
+                // One division for both quotients (the divider, not the multiply-add ports,
+                // bounds this loop): each is num·(1/d) with its residual folded back in.
+                let d = 1.0 + e;
+                let inv = 1.0 / d;
+                let (ns, nc) = (
+                    if v >= 0.0 { 1.0 } else { e },
+                    if v <= 0.0 { 1.0 } else { e },
+                );
+                *so = F::c(corrected_quotient::<FMA>(ns, d, inv));
+                *co = F::c(corrected_quotient::<FMA>(nc, d, inv));
+            }
+            return;
+        }
+    }
+    for ((so, co), &v) in s.iter_mut().zip(c.iter_mut()).zip(x) {
+        *so = F::sigmoid(v);
+        *co = F::sigmoid(-v);
+    }
+}
+
+/// num/d from inv ≈ 1/d: num·inv plus its residual (exact with FMA) times inv, the quotient
+/// rounded correctly but for rare ties.
+#[inline(always)]
+fn corrected_quotient<const FMA: bool>(num: f64, d: f64, inv: f64) -> f64 {
+    let q = num * inv;
+    let r = crate::math::madd::<FMA>(-q, d, num);
+    crate::math::madd::<FMA>(r, inv, q)
+}
+
 /// softplus(x) = max(x, 0) + log1p(e^−|x|).
 #[inline(always)]
 fn softplus_body<F: Real, const FMA: bool>(out: &mut [F], a: &[&[F]]) {
@@ -448,6 +515,14 @@ dispatched!(
 dispatched!(
     /// σ(x) over a block.
     sigmoid_block => sigmoid_body
+);
+dispatched!(
+    /// σ(−x) over a block.
+    sigmoid_complement_block => sigmoid_complement_body
+);
+dispatched!(
+    /// σ(x) and σ(−x) over a block, sharing e^−|x|.
+    fn sigmoid_pair_block<F>(s: &mut [F], c: &mut [F], x: &[F]) => sigmoid_pair_body
 );
 dispatched!(
     /// softplus(x) over a block.
@@ -790,7 +865,11 @@ impl<F: Real> Registers<F> {
             }
         };
         let n_in = operands.len();
+        let mut paired = false;
         for (j, (ins, kernel)) in program.iter().zip(kernels).enumerate() {
+            if std::mem::take(&mut paired) {
+                continue;
+            }
             let (done, rest) = temps.split_at_mut(j * width);
             let done = &*done;
             let arg = |a: usize| -> &[F] {
@@ -801,6 +880,21 @@ impl<F: Real> Registers<F> {
                     &done[r..r + len]
                 }
             };
+            // σ(−x) followed by σ(x): both from one pass (see `sigmoid_pair_block`).
+            if let Some(next) = program.get(j + 1).filter(|next| {
+                ins.op == ScalarOp::SigmoidComplement
+                    && next.op == ScalarOp::Sigmoid
+                    && next.args == ins.args
+            }) {
+                let (c, rest) = rest.split_at_mut(width);
+                let s = match out_block.as_deref_mut() {
+                    Some(o) if j + 2 == program.len() => o,
+                    _ => &mut rest[..len],
+                };
+                sigmoid_pair_block(s, &mut c[..len], arg(next.args[0]));
+                paired = true;
+                continue;
+            }
             let out = match out_block.as_deref_mut() {
                 Some(o) if j + 1 == program.len() => o,
                 _ => &mut rest[..len],
@@ -853,6 +947,52 @@ pub fn run_program_into<F: Real>(
         None => chunk((0, &mut out[..]), n.max(1)),
     }
     out
+}
+
+/// [`run_program`] that also stores the values of the registers `extra` (instructions before
+/// the last) as outputs of their own: a program with several results, in one pass.
+pub fn run_program_outputs<F: Real>(
+    n: usize,
+    operands: &[Operand<F>],
+    program: &[crate::ops::composite::Instr],
+    kernels: &[BlockFn<F>],
+    extra: &[usize],
+) -> (Vec<F>, Vec<Vec<F>>) {
+    let n_in = operands.len();
+    assert!(
+        extra
+            .iter()
+            .all(|&r| r >= n_in && r + 1 < n_in + program.len()),
+        "extra outputs are registers of instructions before the last"
+    );
+    let mut out = alloc_output::<F>(n);
+    let mut extras: Vec<Vec<F>> = extra.iter().map(|_| alloc_output::<F>(n)).collect();
+    // Addresses as integers so the closure is Send; each block writes only its own range.
+    let dests: SmallVec<[usize; 4]> = extras.iter_mut().map(|v| v.as_mut_ptr() as usize).collect();
+    let chunk = |(ci, out_chunk): (usize, &mut [F]), chunk_len: usize| {
+        let width = BLOCK.min(out_chunk.len());
+        let mut regs = Registers::new(operands, program.len(), width);
+        for (bi, ob) in out_chunk.chunks_mut(BLOCK).enumerate() {
+            let (start, len) = (ci * chunk_len + bi * BLOCK, ob.len());
+            regs.eval_into(operands, program, kernels, (start, len), Some(ob));
+            for (&r, &dest) in extra.iter().zip(&dests) {
+                let src = &regs.buf[r * width..r * width + len];
+                // SAFETY: `dest` is an n-element buffer that outlives the call, and the blocks
+                // of every chunk write disjoint ranges `start..start + len` of it.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(src.as_ptr(), (dest as *mut F).add(start), len)
+                };
+            }
+        }
+    };
+    match parallel_chunk_len(n, program_cost(program)) {
+        Some(len) => out
+            .par_chunks_mut(len)
+            .enumerate()
+            .for_each(|c| chunk(c, len)),
+        None => chunk((0, &mut out[..]), n.max(1)),
+    }
+    (out, extras)
 }
 
 /// Runs a fused program over blocks and sums its results instead of storing them (a fused
