@@ -290,7 +290,12 @@ pub fn exp_f32_neg<const FMA: bool>(a: f32) -> f32 {
 /// so the result carries little more than e's own error.
 #[inline(always)]
 pub fn sigmoid_f32<const FMA: bool>(x: f32) -> f32 {
-    let e = exp_f32_neg::<FMA>(-x.abs());
+    sigmoid_f32_from_exp::<FMA>(x, exp_f32_neg::<FMA>(-x.abs()))
+}
+
+/// [`sigmoid_f32`] given e = e^−|x|.
+#[inline(always)]
+pub fn sigmoid_f32_from_exp<const FMA: bool>(x: f32, e: f32) -> f32 {
     let num = if x >= 0.0 { 1.0 } else { e };
     let d = 1.0 + e;
     let dl = (1.0 - d) + e; // 1 + e = d + dl exactly (|1| ≥ |e|)

@@ -167,6 +167,11 @@ pub fn phases(cfg: &RewriteConfig) -> Vec<Phase> {
             rewrites: vec![],
             global: Some(share_sigmoid_complements),
         });
+        out.push(Phase {
+            name: "loss_gradient_fusion",
+            rewrites: vec![],
+            global: Some(fuse_loss_with_gradient),
+        });
     }
     for p in &mut out {
         p.rewrites
@@ -1643,6 +1648,125 @@ fn share_sigmoid_complements(fg: &mut FunctionGraph) {
         }
         let _ = fg.replace(&reader, new, "sigmoid_complement_sharing");
     }
+}
+
+/// A summed loss and an elementwise result over the same loop that share work — the
+/// crossentropy of a sigmoid output, summed, and its gradient σ(z) − t — become one program
+/// that sums the one and stores the other in one pass: their common subexpressions are
+/// computed once (z + b), and σ(z) and the crossentropy of σ(z) from one exponential.
+fn fuse_loss_with_gradient(fg: &mut FunctionGraph) {
+    let topo = fg.toposort();
+    let mut taken: HashSet<u64> = HashSet::new();
+    for s in &topo {
+        let Some(Op::CompositeSum(cs)) = s.op() else {
+            continue;
+        };
+        if !cs.extra_outputs.is_empty() {
+            continue;
+        }
+        let crossentropies: Vec<String> = cs
+            .program
+            .iter()
+            .filter(|i| i.op == ScalarOp::SigmoidBinaryCrossentropy)
+            .map(|i| register_key(cs, s.owner_inputs(), i.args[0]))
+            .collect();
+        if crossentropies.is_empty() {
+            continue;
+        }
+        let partner = topo.iter().find(|g| {
+            let Some(Op::Composite(cg)) = g.op() else {
+                return false;
+            };
+            cg.extra_outputs.is_empty()
+                && g.dtype() == s.dtype()
+                && !taken.contains(&g.id())
+                && cg.program.iter().any(|i| {
+                    i.op == ScalarOp::Sigmoid
+                        && crossentropies.contains(&register_key(cg, g.owner_inputs(), i.args[0]))
+                })
+                && same_loop(s, g)
+                && !crate::fgraph::reads(g, s)
+                && !crate::fgraph::reads(s, g)
+        });
+        let Some(g) = partner.cloned() else {
+            continue;
+        };
+        let Some((merged, inputs)) = merge_programs(&g, s) else {
+            continue;
+        };
+        let outs = apply(Op::CompositeSum(merged), inputs);
+        if outs[0].ty() != s.ty() || outs[1].ty() != g.ty() {
+            continue;
+        }
+        if fg
+            .replace(s, outs[0].clone(), "loss_gradient_fusion")
+            .is_ok()
+            && fg
+                .replace(&g, outs[1].clone(), "loss_gradient_fusion")
+                .is_ok()
+        {
+            taken.insert(g.id());
+        }
+    }
+}
+
+/// Whether two fused programs run over the same shape at every call: they read a common input
+/// with no broadcastable dimension (whose shape every other input must then match or
+/// broadcast to).
+fn same_loop(a: &Var, b: &Var) -> bool {
+    let rank = a.owner_inputs().first().map(|v| v.ndim());
+    a.owner_inputs().iter().any(|v| {
+        Some(v.ndim()) == rank
+            && v.broadcastable().iter().all(|&d| !d)
+            && b.owner_inputs().contains(v)
+            && b.owner_inputs().first().map(|w| w.ndim()) == rank
+    })
+}
+
+/// One program computing `g`'s result (a composite) and `s`'s (a summed composite), common
+/// instructions once: `s`'s result last, `g`'s as the extra output; with its inputs.
+fn merge_programs(g: &Var, s: &Var) -> Option<(crate::ops::composite::Composite, Vec<Var>)> {
+    use crate::ops::composite::{Composite, Instr};
+    let (Some(Op::Composite(cg)), Some(Op::CompositeSum(cs))) = (g.op(), s.op()) else {
+        return None;
+    };
+    let mut inputs: Vec<Var> = g.owner_inputs().to_vec();
+    for v in s.owner_inputs() {
+        if !inputs.contains(v) {
+            inputs.push(v.clone());
+        }
+    }
+    let n_in = inputs.len();
+    let mut program: Vec<Instr> = Vec::new();
+    let mut known: HashMap<(ScalarOp, Vec<usize>), usize> = HashMap::new();
+    let mut results = Vec::new();
+    for (v, c) in [(g, cg), (s, cs)] {
+        let mut map: Vec<usize> = v
+            .owner_inputs()
+            .iter()
+            .map(|i| inputs.iter().position(|w| w == i).expect("collected"))
+            .collect();
+        for ins in &c.program {
+            let args: Vec<usize> = ins.args.iter().map(|&a| map[a]).collect();
+            let reg = *known.entry((ins.op, args.clone())).or_insert_with(|| {
+                program.push(Instr { op: ins.op, args });
+                n_in + program.len() - 1
+            });
+            map.push(reg);
+        }
+        results.push(*map.last()?);
+    }
+    let last = n_in + program.len() - 1;
+    if results[1] != last || results[0] >= last {
+        return None;
+    }
+    let merged = Composite {
+        n_inputs: n_in,
+        program,
+        dtype: cs.dtype,
+        extra_outputs: vec![results[0]],
+    };
+    Some((merged, inputs))
 }
 
 /// The program of `node` with σ(−x) computed next to its σ(x) (instruction `j`) and returned

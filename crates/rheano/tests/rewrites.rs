@@ -402,8 +402,9 @@ fn canonical_forms_of_neg_sub_div_pow() {
 }
 
 /// binary_crossentropy(sigmoid(z), t) becomes one sigmoid_binary_crossentropy per element (one
-/// softplus instead of two), and its gradient one fused σ(z) − t expression; the forward pass is
-/// not recomputed for the gradient (the fill that seeds it only needs a shape).
+/// softplus instead of two), and its gradient one fused σ(z) − t expression, computed in the
+/// loss's own pass; the forward pass is not recomputed for the gradient (the fill that seeds it
+/// only needs a shape).
 #[test]
 fn sigmoid_crossentropy_is_one_op_and_its_gradient_one_pass() {
     let z = T::dvector("z");
@@ -421,11 +422,13 @@ fn sigmoid_crossentropy_is_one_op_and_its_gradient_one_pass() {
     .unwrap();
     assert!(f.explain().contains("local_sigmoid_binary_crossentropy"));
     let dp = f.debugprint();
-    // One node (printed again where the shape reads it), and the gradient in one Composite.
+    // One node, which also computes the gradient (σ(z) − t)/n in the same pass.
     let ids = common::node_ids(&dp, "sigmoid_binary_crossentropy");
     assert_eq!(ids.len(), 1, "{dp}");
     assert!(
-        dp.contains("Elemwise{Composite{(i0 * (scalar_sigmoid(i1) - i2))}}"),
+        dp.contains(
+            "Sum{Composite{sigmoid_binary_crossentropy(i1, i2), (i0 * (scalar_sigmoid(i1) - i2))}"
+        ),
         "{dp}"
     );
     let r = f
@@ -921,4 +924,90 @@ fn sigmoid_and_its_gradient_share_one_exponential() {
     let dcol = T::nnet::sigmoid(-&col) * &col;
     let dp = agree(&[&wide, &dcol], &args);
     assert!(!dp.contains("}}.0") && !dp.contains("}}.1"), "{dp}");
+}
+
+/// The crossentropy of a sigmoid output, averaged, and its gradient: one program sums the
+/// loss and stores the gradient in one pass, from one exponential per element, giving the
+/// same values, bit for bit, as the two programs it replaces — on one thread and split across
+/// two, with blocks in the vector kernels' range and blocks with trap values (±800, ±inf,
+/// nan), for float64 and float32 — and the values of the unrewritten graph.
+#[test]
+fn a_loss_and_its_gradient_run_as_one_pass() {
+    for dtype in [DType::Float64, DType::Float32] {
+        let z = T::tensor(dtype, &[false, false], "z");
+        let b = T::tensor(dtype, &[false], "b");
+        let t = T::tensor(dtype, &[false, false], "t");
+        let zb = &z + &b;
+        let cost = T::nnet::binary_crossentropy(T::nnet::sigmoid(&zb), &t).mean();
+        let gz = rheano::grad(&cost, &[&z]).unwrap().remove(0);
+        let build = |excluding: Vec<String>, mode| {
+            function_with(
+                &[&z, &b, &t],
+                &[&cost, &gz],
+                FunctionOptions {
+                    excluding,
+                    mode,
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+        };
+        let fused = build(vec![], Mode::FastRun);
+        let apart = build(vec!["loss_gradient_fusion".into()], Mode::FastRun);
+        let plain = build(vec![], Mode::None);
+        let dp = fused.debugprint();
+        assert!(
+            dp.contains("Sum{Composite{sigmoid_binary_crossentropy((i1 + i2), i3), (i0 * (scalar_sigmoid((i1 + i2)) - i3))}"),
+            "{dp}"
+        );
+        assert!(!apart.debugprint().contains("), (i0 *"));
+        for (rows, traps) in [(3usize, false), (3, true), (700, false), (700, true)] {
+            let cols = 301;
+            let zs = ndarray::Array2::from_shape_fn((rows, cols), |(i, j)| {
+                let k = i * cols + j;
+                match (traps, k % 997) {
+                    (true, 5) => 800.0,
+                    (true, 6) => -800.0,
+                    (true, 7) => f64::INFINITY,
+                    (true, 8) => f64::NEG_INFINITY,
+                    (true, 9) => f64::NAN,
+                    _ => ((k * 37) % 101) as f64 / 5.0 - 10.0,
+                }
+            });
+            let ts = ndarray::Array2::from_shape_fn((rows, cols), |(i, j)| ((i + j) % 2) as f64);
+            let bs = Array1::from_iter((0..cols).map(|j| (j % 7) as f64 * 0.25 - 0.75));
+            let args: Vec<Value> = vec![
+                Value::from(zs.into_dyn()).cast(dtype),
+                Value::from(bs.into_dyn()).cast(dtype),
+                Value::from(ts.into_dyn()).cast(dtype),
+            ];
+            for threads in [1, 2] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                let (a, p) =
+                    pool.install(|| (fused.call(&args).unwrap(), apart.call(&args).unwrap()));
+                for (va, vp) in a.iter().zip(&p) {
+                    let (sa, sp) = (va.to_f64_vec(), vp.to_f64_vec());
+                    for (x, y) in sa.iter().zip(&sp) {
+                        assert!(
+                            x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()),
+                            "{x} vs {y}"
+                        );
+                    }
+                }
+            }
+            if !traps {
+                let r = plain.call(&args).unwrap();
+                let a = fused.call(&args).unwrap();
+                let tol = if dtype == DType::Float64 { 1e-13 } else { 1e-5 };
+                for (va, vr) in a.iter().zip(&r) {
+                    for (x, y) in va.to_f64_vec().iter().zip(vr.to_f64_vec()) {
+                        assert!((x - y).abs() <= tol * (1.0 + y.abs()), "{x} vs {y}");
+                    }
+                }
+            }
+        }
+    }
 }

@@ -8,7 +8,8 @@ use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::math::Real;
 use crate::runtime::elemwise::{
-    block_fn, operand, run_program, run_program_into, run_program_outputs, run_program_sum, Operand,
+    block_fn, operand, run_program, run_program_into, run_program_outputs, run_program_sum,
+    run_program_sum_outputs, Operand,
 };
 use crate::types::TensorType;
 use crate::value::Value;
@@ -183,6 +184,29 @@ impl Composite {
             }
         };
         Ok(Value::from(total).into_dtype(self.dtype))
+    }
+
+    /// [`perform_sum`](Self::perform_sum) and the extra outputs, stored, in the same pass.
+    pub fn perform_sum_all(&self, types: &NodeTypes, inputs: &[&Value]) -> Result<Vec<Value>> {
+        let shape = super::elemwise::out_shape(self, types.inputs, inputs)?;
+        match self.dtype {
+            DType::Float64 => self.run_sum_all::<f64>(inputs, &shape),
+            _ => self.run_sum_all::<f32>(inputs, &shape),
+        }
+    }
+
+    fn run_sum_all<F: Real>(&self, inputs: &[&Value], shape: &[usize]) -> Result<Vec<Value>> {
+        let kernels = self.kernels::<F>()?;
+        let n = shape.iter().product();
+        let operands: Operands<F> = inputs.iter().map(|v| operand::<F>(v, shape)).collect();
+        let (total, extras) =
+            run_program_sum_outputs(n, &operands, &self.program, &kernels, &self.extra_outputs);
+        let sum = Value::from(total).into_dtype(self.dtype);
+        let wrap =
+            |data: Vec<F>| F::wrap(ArrayD::from_shape_vec(IxDyn(shape), data).expect("shape"));
+        Ok(std::iter::once(sum)
+            .chain(extras.into_iter().map(wrap))
+            .collect())
     }
 
     /// Theano's scalar expression of the program: `(i0 * (i1 + Abs(i1)))`; the outputs'

@@ -119,7 +119,7 @@ impl Op {
         match self {
             Op::MaxAndArgmax(_) => 2,
             Op::Nnet(n) => n.n_outputs(),
-            Op::Composite(c) => c.n_outputs(),
+            Op::Composite(c) | Op::CompositeSum(c) => c.n_outputs(),
             _ => 1,
         }
     }
@@ -156,9 +156,13 @@ impl Op {
             Op::Join(axis) => shape::infer_join(*axis, inputs).map(|t| vec![t]),
             Op::Nnet(n) => n.infer(inputs),
             Op::Composite(c) => c.infer(inputs).map(|t| vec![t; c.n_outputs()]),
-            Op::CompositeSum(c) => c
-                .infer(inputs)
-                .map(|t| vec![TensorType::new(t.dtype.sum_out_dtype(), Vec::<bool>::new())]),
+            // The sum, then the extra outputs over the whole loop.
+            Op::CompositeSum(c) => c.infer(inputs).map(|t| {
+                let sum = TensorType::new(t.dtype.sum_out_dtype(), Vec::<bool>::new());
+                std::iter::once(sum)
+                    .chain(c.extra_outputs.iter().map(|_| t.clone()))
+                    .collect()
+            }),
             Op::Dot22 { trans_a, trans_b } => {
                 dot::infer_dot22(*trans_a, *trans_b, inputs).map(|t| vec![t])
             }
@@ -198,7 +202,8 @@ impl Op {
             Op::Nnet(n) => many(n.perform(types, inputs)),
             Op::Composite(c) if c.extra_outputs.is_empty() => one(c.perform(types, inputs)),
             Op::Composite(c) => many(c.perform_all(types, inputs)),
-            Op::CompositeSum(c) => one(c.perform_sum(types, inputs)),
+            Op::CompositeSum(c) if c.extra_outputs.is_empty() => one(c.perform_sum(types, inputs)),
+            Op::CompositeSum(c) => many(c.perform_sum_all(types, inputs)),
             Op::Dot22 { trans_a, trans_b } => one(dot::perform_dot22(
                 *trans_a,
                 *trans_b,

@@ -503,6 +503,50 @@ fn bce_body<F: Real, const FMA: bool>(out: &mut [F], a: &[&[F]]) {
     }
 }
 
+/// σ(z) into `s` and the binary crossentropy of σ(z) against t into `l`, from one e^−|z| per
+/// element: the values of `sigmoid_body` and `bce_body` (the same operations on the same e).
+#[inline(always)]
+fn sigmoid_crossentropy_body<F: Real, const FMA: bool>(s: &mut [F], l: &mut [F], z: &[F], t: &[F]) {
+    let n = s.len();
+    let single = F::DTYPE == crate::DType::Float32;
+    if single && FMA && n <= BLOCK && within_f32_range(z) {
+        for (((so, lo), &zv), &tv) in s.iter_mut().zip(l.iter_mut()).zip(z).zip(t) {
+            let z32 = zv.to_f64() as f32;
+            let e = crate::math::exp_f32_neg::<FMA>(-z32.abs());
+            *so = F::c(crate::math::sigmoid_f32_from_exp::<FMA>(z32, e) as f64);
+            let sp = crate::math::log1p_f32_unit::<FMA>(e) as f64;
+            let zf = zv.to_f64();
+            let pos = if zf > 0.0 { 1.0 } else { 0.0 };
+            *lo = F::c(sp + zf * (pos - tv.to_f64()));
+        }
+        return;
+    }
+    if n <= BLOCK {
+        let mut zs = [0.0f64; BLOCK];
+        for (b, &v) in zs.iter_mut().zip(z) {
+            *b = v.to_f64();
+        }
+        if crate::math::exp_core_ok(&zs[..n]) {
+            for (((so, lo), &zv), &tv) in s.iter_mut().zip(l.iter_mut()).zip(&zs[..n]).zip(t) {
+                let e = crate::math::exp_core_prec::<FMA>(-zv.abs(), single);
+                *so = F::c(if zv >= 0.0 { 1.0 } else { e } / (1.0 + e));
+                let sp = crate::math::log1p_core_prec::<FMA>(e, single);
+                let pos = if zv > 0.0 { 1.0 } else { 0.0 };
+                *lo = F::c(sp + zv * (pos - tv.to_f64()));
+            }
+            return;
+        }
+    }
+    sigmoid_body::<F, FMA>(s, &[z]);
+    bce_body::<F, FMA>(l, &[z, t]);
+}
+
+dispatched!(
+    /// σ(z) and the binary crossentropy of σ(z) against t over a block, sharing e^−|z|.
+    fn sigmoid_crossentropy_block<F>(s: &mut [F], l: &mut [F], z: &[F], t: &[F])
+        => sigmoid_crossentropy_body
+);
+
 dispatched!(
     /// Theano's sigmoid_binary_crossentropy over a block.
     bce_block => bce_body
@@ -736,6 +780,64 @@ struct Registers<F: Real> {
     /// Per operand, where its pattern starts tiled in the tail of `buf` (a short periodic
     /// operand: a bias row), or `NOT_TILED`.
     tiles: SmallVec<[usize; 8]>,
+    /// Instructions computed together by one kernel (see [`Pair`]).
+    pairs: SmallVec<[Pair; 2]>,
+}
+
+/// Two instructions of a program that one kernel computes in one pass, from one e^−|x| per
+/// element, when the first is reached: `first` < `second`, and the second's arguments are ready
+/// at the first.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Pair {
+    first: usize,
+    second: usize,
+    kind: PairKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum PairKind {
+    /// σ(−x) then σ(x).
+    SigmoidComplement,
+    /// σ(z) then the binary crossentropy of σ(z) against t (a loss and its gradient).
+    SigmoidCrossentropy,
+}
+
+/// The instruction pairs of `program` (with `n_in` inputs) that share their exponential; each
+/// instruction in at most one.
+fn find_pairs(program: &[crate::ops::composite::Instr], n_in: usize) -> SmallVec<[Pair; 2]> {
+    use ScalarOp::*;
+    let mut pairs: SmallVec<[Pair; 2]> = SmallVec::new();
+    let taken =
+        |pairs: &SmallVec<[Pair; 2]>, i: usize| pairs.iter().any(|p| p.first == i || p.second == i);
+    for (j, ins) in program.iter().enumerate() {
+        if taken(&pairs, j) {
+            continue;
+        }
+        let kind = match ins.op {
+            SigmoidComplement => PairKind::SigmoidComplement,
+            Sigmoid => PairKind::SigmoidCrossentropy,
+            _ => continue,
+        };
+        let partner = program.iter().enumerate().skip(j + 1).find(|(k, other)| {
+            !taken(&pairs, *k)
+                && match kind {
+                    PairKind::SigmoidComplement => other.op == Sigmoid && other.args == ins.args,
+                    PairKind::SigmoidCrossentropy => {
+                        other.op == SigmoidBinaryCrossentropy
+                            && other.args[0] == ins.args[0]
+                            && other.args[1] < n_in + j
+                    }
+                }
+        });
+        if let Some((k, _)) = partner {
+            pairs.push(Pair {
+                first: j,
+                second: k,
+                kind,
+            });
+        }
+    }
+    pairs
 }
 
 /// The register buffer goes back to this thread's pool for the next program (a training step
@@ -755,8 +857,13 @@ const TILE_MAX: usize = 4 * BLOCK;
 const NOT_TILED: usize = usize::MAX;
 
 impl<F: Real> Registers<F> {
-    fn new(operands: &[Operand<F>], n_instr: usize, width: usize) -> Self {
+    fn new(
+        operands: &[Operand<F>],
+        program: &[crate::ops::composite::Instr],
+        width: usize,
+    ) -> Self {
         let n_in = operands.len();
+        let n_instr = program.len();
         let mut tiles: SmallVec<[usize; 8]> = SmallVec::new();
         let mut end = (n_in + n_instr) * width;
         for o in operands {
@@ -788,6 +895,7 @@ impl<F: Real> Registers<F> {
             n_in,
             n_instr,
             tiles,
+            pairs: find_pairs(program, n_in),
         }
     }
 
@@ -865,9 +973,11 @@ impl<F: Real> Registers<F> {
             }
         };
         let n_in = operands.len();
-        let mut paired = false;
+        let last = program.len() - 1;
+        // The second instructions of pairs already computed with their first.
+        let mut ahead: SmallVec<[usize; 2]> = SmallVec::new();
         for (j, (ins, kernel)) in program.iter().zip(kernels).enumerate() {
-            if std::mem::take(&mut paired) {
+            if ahead.contains(&j) {
                 continue;
             }
             let (done, rest) = temps.split_at_mut(j * width);
@@ -880,19 +990,24 @@ impl<F: Real> Registers<F> {
                     &done[r..r + len]
                 }
             };
-            // σ(−x) followed by σ(x): both from one pass (see `sigmoid_pair_block`).
-            if let Some(next) = program.get(j + 1).filter(|next| {
-                ins.op == ScalarOp::SigmoidComplement
-                    && next.op == ScalarOp::Sigmoid
-                    && next.args == ins.args
-            }) {
-                let (c, rest) = rest.split_at_mut(width);
-                let s = match out_block.as_deref_mut() {
-                    Some(o) if j + 2 == program.len() => o,
-                    _ => &mut rest[..len],
+            if let Some(pair) = self.pairs.iter().find(|p| p.first == j) {
+                let k = pair.second;
+                let (first, later) = rest.split_at_mut((k - j) * width);
+                let second = match out_block.as_deref_mut() {
+                    Some(o) if k == last => o,
+                    _ => &mut later[..len],
                 };
-                sigmoid_pair_block(s, &mut c[..len], arg(next.args[0]));
-                paired = true;
+                let first = &mut first[..len];
+                match pair.kind {
+                    PairKind::SigmoidComplement => {
+                        sigmoid_pair_block(second, first, arg(ins.args[0]))
+                    }
+                    PairKind::SigmoidCrossentropy => {
+                        let t = arg(program[k].args[1]);
+                        sigmoid_crossentropy_block(first, second, arg(ins.args[0]), t)
+                    }
+                }
+                ahead.push(k);
                 continue;
             }
             let out = match out_block.as_deref_mut() {
@@ -933,7 +1048,7 @@ pub fn run_program_into<F: Real>(
 ) -> Vec<F> {
     let n = out.len();
     let chunk = |(ci, out_chunk): (usize, &mut [F]), chunk_len: usize| {
-        let mut regs = Registers::new(operands, program.len(), BLOCK.min(out_chunk.len()));
+        let mut regs = Registers::new(operands, program, BLOCK.min(out_chunk.len()));
         for (bi, ob) in out_chunk.chunks_mut(BLOCK).enumerate() {
             let at = (ci * chunk_len + bi * BLOCK, ob.len());
             regs.eval_into(operands, program, kernels, at, Some(ob));
@@ -971,7 +1086,7 @@ pub fn run_program_outputs<F: Real>(
     let dests: SmallVec<[usize; 4]> = extras.iter_mut().map(|v| v.as_mut_ptr() as usize).collect();
     let chunk = |(ci, out_chunk): (usize, &mut [F]), chunk_len: usize| {
         let width = BLOCK.min(out_chunk.len());
-        let mut regs = Registers::new(operands, program.len(), width);
+        let mut regs = Registers::new(operands, program, width);
         for (bi, ob) in out_chunk.chunks_mut(BLOCK).enumerate() {
             let (start, len) = (ci * chunk_len + bi * BLOCK, ob.len());
             regs.eval_into(operands, program, kernels, (start, len), Some(ob));
@@ -1004,17 +1119,50 @@ pub fn run_program_sum<F: Real>(
     program: &[crate::ops::composite::Instr],
     kernels: &[BlockFn<F>],
 ) -> f64 {
+    run_program_sum_outputs(n, operands, program, kernels, &[]).0
+}
+
+/// [`run_program_sum`] that also stores the values of the registers `extra` (instructions
+/// before the last) as outputs: a loss summed and its gradient stored in one pass.
+pub fn run_program_sum_outputs<F: Real>(
+    n: usize,
+    operands: &[Operand<F>],
+    program: &[crate::ops::composite::Instr],
+    kernels: &[BlockFn<F>],
+    extra: &[usize],
+) -> (f64, Vec<Vec<F>>) {
+    let n_in = operands.len();
+    assert!(
+        extra
+            .iter()
+            .all(|&r| r >= n_in && r + 1 < n_in + program.len()),
+        "extra outputs are registers of instructions before the last"
+    );
+    let mut extras: Vec<Vec<F>> = extra.iter().map(|_| alloc_output::<F>(n)).collect();
+    // Addresses as integers so the closure is Send; each block writes only its own range.
+    let dests: SmallVec<[usize; 4]> = extras.iter_mut().map(|v| v.as_mut_ptr() as usize).collect();
     let chunk = |start: usize, len: usize| -> f64 {
-        let mut regs = Registers::new(operands, program.len(), BLOCK.min(len.max(1)));
+        let width = BLOCK.min(len.max(1));
+        let mut regs = Registers::new(operands, program, width);
         (start..start + len)
             .step_by(BLOCK)
             .map(|at| {
                 let blen = BLOCK.min(start + len - at);
-                crate::ops::reduce::lane_sum(regs.eval(operands, program, kernels, (at, blen)))
+                let total =
+                    crate::ops::reduce::lane_sum(regs.eval(operands, program, kernels, (at, blen)));
+                for (&r, &dest) in extra.iter().zip(&dests) {
+                    let src = &regs.buf[r * width..r * width + blen];
+                    // SAFETY: `dest` is an n-element buffer that outlives the call, and the
+                    // blocks of every chunk write disjoint ranges `at..at + blen` of it.
+                    unsafe {
+                        std::ptr::copy_nonoverlapping(src.as_ptr(), (dest as *mut F).add(at), blen)
+                    };
+                }
+                total
             })
             .sum()
     };
-    match parallel_chunk_len(n, program_cost(program)) {
+    let total = match parallel_chunk_len(n, program_cost(program)) {
         Some(len) => {
             let starts: Vec<usize> = (0..n).step_by(len).collect();
             let parts: Vec<f64> = starts
@@ -1024,7 +1172,8 @@ pub fn run_program_sum<F: Real>(
             parts.iter().sum()
         }
         None => chunk(0, n),
-    }
+    };
+    (total, extras)
 }
 
 #[cfg(test)]
