@@ -494,3 +494,84 @@ fn float32_softmax_rows_within_1_ulp() {
         }
     }
 }
+
+/// Long rows (the vector row kernel) whose max is tied, and rows whose other terms are tiny next
+/// to the max (log-softmax of the max entry is −log1p(rest), ~1e-22 here): softmax and
+/// log_softmax within 4 ULP (float64; the reference's own libm exp adds its error) and 2 ULP
+/// (float32) of a reference that sums the other terms apart from the first max.
+#[test]
+fn long_rows_with_tied_or_dominant_max() {
+    let cols = 40;
+    let rows: Vec<Vec<f64>> = vec![
+        (0..cols)
+            .map(|j| if j < 3 { 2.0 } else { -(j as f64) * 0.5 })
+            .collect(),
+        (0..cols)
+            .map(|j| {
+                if j % 7 == 0 {
+                    1.5
+                } else {
+                    (j % 5) as f64 * 0.25
+                }
+            })
+            .collect(),
+        (0..cols)
+            .map(|j| if j == 17 { 0.0 } else { -50.0 - j as f64 })
+            .collect(),
+        (0..cols)
+            .map(|j| if j == 0 || j == 39 { 3.0 } else { -60.0 })
+            .collect(),
+    ];
+    for dtype in [DType::Float64, DType::Float32] {
+        let x = T::tensor(dtype, &[false, false], "x");
+        let f = function(&[&x], &[&T::nnet::softmax(&x), &T::nnet::logsoftmax(&x)]).unwrap();
+        let flat: Vec<f64> = rows.concat();
+        let arg: Value = ndarray::Array2::from_shape_vec((rows.len(), cols), flat)
+            .unwrap()
+            .into_dyn()
+            .into();
+        let out = f.call(&[arg.cast(dtype)]).unwrap();
+        let (sm, lsm) = (out[0].to_f64_vec(), out[1].to_f64_vec());
+        for (r, row) in rows.iter().enumerate() {
+            let row: Vec<f64> = row
+                .iter()
+                .map(|&v| {
+                    if dtype == DType::Float32 {
+                        v as f32 as f64
+                    } else {
+                        v
+                    }
+                })
+                .collect();
+            let m = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            let first = row.iter().position(|&v| v == m).unwrap();
+            let rest: f64 = row
+                .iter()
+                .enumerate()
+                .filter(|&(j, _)| j != first)
+                .map(|(_, &v)| (v - m).exp())
+                .sum();
+            for (j, &v) in row.iter().enumerate() {
+                let want_sm = (v - m).exp() / (1.0 + rest);
+                let want_lsm = (v - m) - rest.ln_1p();
+                let (g_sm, g_lsm) = (sm[r * cols + j], lsm[r * cols + j]);
+                let u = |g: f64, w: f64| {
+                    if dtype == DType::Float64 {
+                        ulps64(g, w)
+                    } else {
+                        ulps32(g as f32, w as f32)
+                    }
+                };
+                let tol = if dtype == DType::Float64 { 4 } else { 2 };
+                assert!(
+                    u(g_sm, want_sm) <= tol,
+                    "softmax {dtype} row {r}[{j}]: {g_sm:e} vs {want_sm:e}"
+                );
+                assert!(
+                    u(g_lsm, want_lsm) <= tol,
+                    "log_softmax {dtype} row {r}[{j}]: {g_lsm:e} vs {want_lsm:e}"
+                );
+            }
+        }
+    }
+}

@@ -603,7 +603,7 @@ pub fn softmax_axis<F: Real>(x: &ArrayD<F>, axis: usize, log: bool) -> ArrayD<F>
         let block = |(o, r): (&mut [F], &[F])| {
             let mut scratch = vec![0.0f64; n];
             let mut stats = vec![None; r.len() / n];
-            softmax_rows(r, o, n, log, &mut scratch, &mut stats);
+            softmax_rows(r, o, n, log, false, &mut scratch, &mut stats);
         };
         if src.len() >= 1 << 15 {
             buf.par_chunks_mut(n * rows_per_block)
@@ -639,29 +639,34 @@ fn softmax_rows<F: Real>(
     out: &mut [F],
     n: usize,
     log: bool,
+    want_arg: bool,
     scratch: &mut [f64],
     stats: &mut [Stats],
 ) {
-    softmax_rows_then(src, out, n, log, scratch, stats, &[])
+    softmax_rows_then(src, out, n, log, want_arg, scratch, stats, &[])
 }
 
 /// [`softmax_rows`], requesting `next` (the rows that follow) from memory while these are
 /// computed, a cache line at a time during their first pass.
+#[allow(clippy::too_many_arguments)]
 fn softmax_rows_then<F: Real>(
     src: &[F],
     out: &mut [F],
     n: usize,
     log: bool,
+    want_arg: bool,
     scratch: &mut [f64],
     stats: &mut [Stats],
     next: &[F],
 ) {
     #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     fn rows<F: Real, const FMA: bool>(
         src: &[F],
         out: &mut [F],
         n: usize,
         log: bool,
+        want_arg: bool,
         scratch: &mut [f64],
         stats: &mut [Stats],
         next: &[F],
@@ -671,7 +676,7 @@ fn softmax_rows_then<F: Real>(
             return;
         }
         for ((r, o), st) in src.chunks(n).zip(out.chunks_mut(n)).zip(stats.iter_mut()) {
-            *st = softmax_row_fast::<F, FMA>(r, o, log, scratch, next);
+            *st = softmax_row_fast::<F, FMA>(r, o, log, want_arg, scratch, next);
         }
     }
     if n == 0 {
@@ -688,7 +693,7 @@ fn softmax_rows_then<F: Real>(
             .enumerate()
         {
             let next = src.get((i + 1) * n..(i + 2) * n).unwrap_or(&[]);
-            softmax_rows_then(r, o, n, log, scratch, st, next);
+            softmax_rows_then(r, o, n, log, want_arg, scratch, st, next);
         }
         return;
     }
@@ -698,12 +703,13 @@ fn softmax_rows_then<F: Real>(
             out: &mut [F],
             n: usize,
             log: bool,
+            want_arg: bool,
             scratch: &mut [f64],
             stats: &mut [Stats],
             next: &[F],
         ) => rows
     );
-    rows_dispatched(src, out, n, log, scratch, stats, next);
+    rows_dispatched(src, out, n, log, want_arg, scratch, stats, next);
     for ((r, o), st) in src.chunks(n).zip(out.chunks_mut(n)).zip(stats.iter()) {
         if st.is_none() {
             softmax_row(r, o, log);
@@ -849,6 +855,7 @@ fn softmax_row_fast<F: Real, const FMA: bool>(
     row: &[F],
     out: &mut [F],
     log: bool,
+    want_arg: bool,
     scratch: &mut [f64],
     next: &[F],
 ) -> Stats {
@@ -856,6 +863,9 @@ fn softmax_row_fast<F: Real, const FMA: bool>(
     let n = row.len();
     if n == 0 {
         return None;
+    }
+    if !want_arg {
+        return softmax_row_no_arg::<F, FMA>(row, out, log, scratch, next);
     }
     // One pass, all in vector lanes: each lane's max with its first index, its min, and
     // `bad`, which turns NaN when an entry is ±inf or NaN (v·0 is 0 only for finite v).
@@ -924,6 +934,89 @@ fn softmax_row_fast<F: Real, const FMA: bool>(
         }
     }
     Some((m, arg, rest))
+}
+
+/// [`softmax_row_fast`] for a caller that needs no argmax (the softmax and log-softmax ops):
+/// the first pass finds only the max, the min and whether all entries are finite, and the max
+/// term is left out of the sum as the entries whose e^(x − max) is exactly 1 (those equal to
+/// the max; ties after the first count 1 each), in the exp pass itself. `Stats`' index is
+/// `usize::MAX`.
+#[inline(always)]
+fn softmax_row_no_arg<F: Real, const FMA: bool>(
+    row: &[F],
+    out: &mut [F],
+    log: bool,
+    scratch: &mut [f64],
+    next: &[F],
+) -> Stats {
+    const L: usize = 8;
+    let n = row.len();
+    let mut hi = [f64::NEG_INFINITY; L];
+    let mut lo = [f64::INFINITY; L];
+    let mut bad = [0.0f64; L];
+    let chunks = row.chunks_exact(L);
+    let tail = chunks.remainder();
+    let next_lines = next.chunks(L);
+    for (c, upcoming) in chunks.zip(next_lines.chain(std::iter::repeat(&[][..]))) {
+        crate::runtime::elemwise::prefetch(&upcoming[..upcoming.len().min(1)]);
+        for k in 0..L {
+            let v = c[k].to_f64();
+            bad[k] += v * 0.0;
+            hi[k] = if v > hi[k] { v } else { hi[k] };
+            lo[k] = if v < lo[k] { v } else { lo[k] };
+        }
+    }
+    for (k, &v) in tail.iter().enumerate() {
+        let v = v.to_f64();
+        bad[k] += v * 0.0;
+        hi[k] = if v > hi[k] { v } else { hi[k] };
+        lo[k] = if v < lo[k] { v } else { lo[k] };
+    }
+    let m = hi.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+    let min = lo.iter().fold(f64::INFINITY, |a, &b| a.min(b));
+    if bad.iter().any(|b| b.is_nan()) || min - m < -708.0 {
+        return None;
+    }
+    let scratch = &mut scratch[..n];
+    let mut sum = [0.0f64; L];
+    let mut ones = [0.0f64; L];
+    let mut add = |k: usize, e: f64| {
+        let one = e == 1.0;
+        sum[k] += if one { 0.0 } else { e };
+        ones[k] += if one { 1.0 } else { 0.0 };
+    };
+    let mut echunks = scratch.chunks_exact_mut(L);
+    let mut rchunks = row.chunks_exact(L);
+    for (ec, rc) in (&mut echunks).zip(&mut rchunks) {
+        for k in 0..L {
+            let e = exp_shifted::<F, FMA>(rc[k], m);
+            ec[k] = e;
+            add(k, e);
+        }
+    }
+    for (k, (e, &v)) in echunks
+        .into_remainder()
+        .iter_mut()
+        .zip(rchunks.remainder())
+        .enumerate()
+    {
+        *e = exp_shifted::<F, FMA>(v, m);
+        add(k, *e);
+    }
+    // The max term itself is 1; any other entry equal to the max adds 1 (exactly).
+    let rest = sum.iter().sum::<f64>() + (ones.iter().sum::<f64>() - 1.0);
+    if log {
+        let ls = rest.ln_1p();
+        for (o, &v) in out.iter_mut().zip(row) {
+            *o = F::c((v.to_f64() - m) - ls);
+        }
+    } else {
+        let inv = 1.0 / (1.0 + rest);
+        for (o, &e) in out.iter_mut().zip(scratch.iter()) {
+            *o = F::c(e * inv);
+        }
+    }
+    Some((m, usize::MAX, rest))
 }
 
 /// Softmax (or log-softmax) of one contiguous row in place: e^(x − max) is computed once per
@@ -1101,7 +1194,7 @@ pub(crate) fn softmax_nll<F: Real>(
         let mut scratch = vec![0.0f64; cols];
         let mut stats = vec![None; rows];
         if cols > 0 {
-            softmax_rows(src, &mut buf, cols, false, &mut scratch, &mut stats);
+            softmax_rows(src, &mut buf, cols, false, true, &mut scratch, &mut stats);
         }
         for (i, (x, st)) in src.chunks(cols.max(1)).zip(&stats).enumerate() {
             if let Some((m, arg, rest)) = *st {
