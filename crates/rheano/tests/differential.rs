@@ -1,6 +1,7 @@
 //! Differential property test: random well-typed graphs compiled with every rewrite (FAST_RUN)
 //! and with none (NONE) give equal results within dtype tolerances wherever the NONE result is
-//! finite. 10,000 graphs per run; `RHEANO_DIFF_GRAPHS=N` runs N (and `RHEANO_DIFF_SEED` moves
+//! finite, and so do their gradients (with respect to the first input, plus the summed graph).
+//! 10,000 graphs per run; `RHEANO_DIFF_GRAPHS=N` runs N (and `RHEANO_DIFF_SEED` moves
 //! the seeds) for longer searches. Any failure found becomes a regression case below.
 //!
 //! "Finite" is taken strictly: a case is skipped where any intermediate of the NONE graph is
@@ -122,7 +123,9 @@ fn algebra(r: &mut Rng, x: Var, pool: &[Var]) -> Var {
     }
 }
 
-fn random_case_with(seed: u64, force: Option<DType>, wrap: bool) -> Case {
+/// A random graph (under an algebraic or blas pattern with `wrap`), or (`gradient`) the gradient
+/// of that graph's sum with respect to its first input.
+fn random_case_full(seed: u64, force: Option<DType>, wrap: bool, gradient: bool) -> Case {
     let mut r = Rng(seed.wrapping_mul(0x9E3779B97F4A7C15) | 1);
     let drawn = if r.below(2) == 0 {
         DType::Float64
@@ -160,6 +163,17 @@ fn random_case_with(seed: u64, force: Option<DType>, wrap: bool) -> Case {
     if wrap {
         let mut r2 = Rng(seed.wrapping_mul(0xD1B54A32D192ED03) | 1);
         out = algebra(&mut r2, out, &inputs);
+    }
+    if gradient && out.check().is_ok() && out.dtype().is_float() {
+        // The gradient of the summed graph with respect to its first input (a matrix): the
+        // backward pass's fused programs (a sigmoid's σ(−x), a loss and its gradient in one
+        // pass) against NONE.
+        // Plus the sum itself, so that a loss and its gradient are computed side by side.
+        let total = out.sum();
+        out = match rheano::grad(&total, &[&inputs[0]]) {
+            Ok(mut g) => g.remove(0) + total,
+            Err(e) => Var::invalid(e),
+        };
     }
     Case {
         inputs,
@@ -210,7 +224,11 @@ fn check(seed: u64) -> Result<(), String> {
 }
 
 fn check_with(seed: u64, wrap: bool) -> Result<(), String> {
-    let case = random_case_with(seed, None, wrap);
+    check_full(seed, wrap, false)
+}
+
+fn check_full(seed: u64, wrap: bool, gradient: bool) -> Result<(), String> {
+    let case = random_case_full(seed, None, wrap, gradient);
     if case.out.check().is_err() {
         return Ok(()); // an ill-typed combination: nothing to compare
     }
@@ -232,8 +250,18 @@ fn check_with(seed: u64, wrap: bool) -> Result<(), String> {
         };
     }
     let (Some(n32), Some(n64)) = (
-        naive(&random_case_with(seed, Some(DType::Float32), wrap))?,
-        naive(&random_case_with(seed, Some(DType::Float64), wrap))?,
+        naive(&random_case_full(
+            seed,
+            Some(DType::Float32),
+            wrap,
+            gradient,
+        ))?,
+        naive(&random_case_full(
+            seed,
+            Some(DType::Float64),
+            wrap,
+            gradient,
+        ))?,
     ) else {
         return Ok(());
     };
@@ -298,6 +326,10 @@ fn fast_run_equals_no_rewrites_on_random_graphs() {
         // The same graph under an algebraic or blas pattern.
         if let Err(e) = check_with(seed, true) {
             failures.push(format!("seed {seed} (wrapped): {e}"));
+        }
+        // Its gradient.
+        if let Err(e) = check_full(seed, false, true) {
+            failures.push(format!("seed {seed} (gradient): {e}"));
         }
     }
     assert!(
