@@ -922,6 +922,14 @@ fn softmax_row_fast<F: Real, const FMA: bool>(
     scratch[arg] = 0.0;
     let rest = super::reduce::lane_sum(scratch);
     scratch[arg] = 1.0;
+    write_row::<F>(row, scratch, out, m, rest, log);
+    Some((m, arg, rest))
+}
+
+/// A row's output from its max `m`, its e^(x − m) in `scratch` and the sum `rest` of its other
+/// terms: x − m − log1p(rest) (log-softmax) or e^(x − m)/(1 + rest).
+#[inline(always)]
+fn write_row<F: Real>(row: &[F], scratch: &[f64], out: &mut [F], m: f64, rest: f64, log: bool) {
     if log {
         let ls = rest.ln_1p();
         for (o, &v) in out.iter_mut().zip(row) {
@@ -929,11 +937,10 @@ fn softmax_row_fast<F: Real, const FMA: bool>(
         }
     } else {
         let inv = 1.0 / (1.0 + rest);
-        for (o, &e) in out.iter_mut().zip(scratch.iter()) {
+        for (o, &e) in out.iter_mut().zip(scratch) {
             *o = F::c(e * inv);
         }
     }
-    Some((m, arg, rest))
 }
 
 /// [`softmax_row_fast`] for a caller that needs no argmax (the softmax and log-softmax ops):
@@ -1005,17 +1012,7 @@ fn softmax_row_no_arg<F: Real, const FMA: bool>(
     }
     // The max term itself is 1; any other entry equal to the max adds 1 (exactly).
     let rest = sum.iter().sum::<f64>() + (ones.iter().sum::<f64>() - 1.0);
-    if log {
-        let ls = rest.ln_1p();
-        for (o, &v) in out.iter_mut().zip(row) {
-            *o = F::c((v.to_f64() - m) - ls);
-        }
-    } else {
-        let inv = 1.0 / (1.0 + rest);
-        for (o, &e) in out.iter_mut().zip(scratch.iter()) {
-            *o = F::c(e * inv);
-        }
-    }
+    write_row::<F>(row, scratch, out, m, rest, log);
     Some((m, usize::MAX, rest))
 }
 

@@ -466,6 +466,24 @@ fn within_f32_range<F: Real>(xs: &[F]) -> bool {
         .fold(true, |ok, &x| ok & (x.to_f64().abs() <= 80.0))
 }
 
+/// The binary crossentropy of σ(z) against t, softplus(−|z|) + z·((z > 0) − t), given
+/// e = e^−|z| computed in float32 lanes (the non-negative sum in float64).
+#[inline(always)]
+fn bce_from_exp_f32<F: Real, const FMA: bool>(z: F, t: F, e: f32) -> F {
+    let sp = crate::math::log1p_f32_unit::<FMA>(e) as f64;
+    let z = z.to_f64();
+    let pos = if z > 0.0 { 1.0 } else { 0.0 };
+    F::c(sp + z * (pos - t.to_f64()))
+}
+
+/// [`bce_from_exp_f32`] with e = e^−|z| in float64 lanes (`single`: to float32 accuracy).
+#[inline(always)]
+fn bce_from_exp<F: Real, const FMA: bool>(z: f64, t: F, e: f64, single: bool) -> F {
+    let sp = crate::math::log1p_core_prec::<FMA>(e, single);
+    let pos = if z > 0.0 { 1.0 } else { 0.0 };
+    F::c(sp + z * (pos - t.to_f64()))
+}
+
 /// softplus(−|z|) + z·((z > 0) − t), vectorised when the block's z are in exp's range.
 #[inline(always)]
 fn bce_body<F: Real, const FMA: bool>(out: &mut [F], a: &[&[F]]) {
@@ -473,12 +491,8 @@ fn bce_body<F: Real, const FMA: bool>(out: &mut [F], a: &[&[F]]) {
     if F::DTYPE == crate::DType::Float32 && FMA && n <= BLOCK && within_f32_range(a[0]) {
         // float32: e^−|z| and log1p in float32 lanes, the (non-negative) sum in float64.
         for ((o, &z), &t) in out.iter_mut().zip(a[0]).zip(a[1]) {
-            let z32 = z.to_f64() as f32;
-            let e = crate::math::exp_f32_neg::<FMA>(-z32.abs());
-            let sp = crate::math::log1p_f32_unit::<FMA>(e) as f64;
-            let z = z.to_f64();
-            let pos = if z > 0.0 { 1.0 } else { 0.0 };
-            *o = F::c(sp + z * (pos - t.to_f64()));
+            let e = crate::math::exp_f32_neg::<FMA>(-(z.to_f64() as f32).abs());
+            *o = bce_from_exp_f32::<F, FMA>(z, t, e);
         }
         return;
     }
@@ -491,9 +505,7 @@ fn bce_body<F: Real, const FMA: bool>(out: &mut [F], a: &[&[F]]) {
             let single = F::DTYPE == crate::DType::Float32;
             for ((o, &z), &t) in out.iter_mut().zip(&zs[..n]).zip(a[1]) {
                 let e = crate::math::exp_core_prec::<FMA>(-z.abs(), single);
-                let sp = crate::math::log1p_core_prec::<FMA>(e, single);
-                let pos = if z > 0.0 { 1.0 } else { 0.0 };
-                *o = F::c(sp + z * (pos - t.to_f64()));
+                *o = bce_from_exp::<F, FMA>(z, t, e, single);
             }
             return;
         }
@@ -514,10 +526,7 @@ fn sigmoid_crossentropy_body<F: Real, const FMA: bool>(s: &mut [F], l: &mut [F],
             let z32 = zv.to_f64() as f32;
             let e = crate::math::exp_f32_neg::<FMA>(-z32.abs());
             *so = F::c(crate::math::sigmoid_f32_from_exp::<FMA>(z32, e) as f64);
-            let sp = crate::math::log1p_f32_unit::<FMA>(e) as f64;
-            let zf = zv.to_f64();
-            let pos = if zf > 0.0 { 1.0 } else { 0.0 };
-            *lo = F::c(sp + zf * (pos - tv.to_f64()));
+            *lo = bce_from_exp_f32::<F, FMA>(zv, tv, e);
         }
         return;
     }
@@ -530,9 +539,7 @@ fn sigmoid_crossentropy_body<F: Real, const FMA: bool>(s: &mut [F], l: &mut [F],
             for (((so, lo), &zv), &tv) in s.iter_mut().zip(l.iter_mut()).zip(&zs[..n]).zip(t) {
                 let e = crate::math::exp_core_prec::<FMA>(-zv.abs(), single);
                 *so = F::c(if zv >= 0.0 { 1.0 } else { e } / (1.0 + e));
-                let sp = crate::math::log1p_core_prec::<FMA>(e, single);
-                let pos = if zv > 0.0 { 1.0 } else { 0.0 };
-                *lo = F::c(sp + zv * (pos - tv.to_f64()));
+                *lo = bce_from_exp::<F, FMA>(zv, tv, e, single);
             }
             return;
         }
