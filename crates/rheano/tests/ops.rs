@@ -634,3 +634,53 @@ fn products_split_across_threads_match() {
         }
     }
 }
+
+/// A fused program with a one-element result (a step's `1/n`, a scalar schedule) runs on
+/// scalars without the block machinery: the same values as the unfused graph, for 0-d and
+/// 1×1 inputs, integer inputs cast as numpy does, and trap values.
+#[test]
+fn one_element_composites_match_the_unfused_graph() {
+    let n = T::lscalar("n");
+    let x = T::dscalar("x");
+    let m = T::dmatrix("m");
+    let out = T::inv(T::cast(&n, DType::Float64)) * &x + T::nnet::sigmoid(-&x);
+    let out_m = T::nnet::softplus(&m * 2.0) - T::exp(&m);
+    let fast = function(&[&n, &x, &m], &[&out, &out_m]).unwrap();
+    let plain = rheano::function_with(
+        &[&n, &x, &m],
+        &[&out, &out_m],
+        rheano::FunctionOptions {
+            mode: rheano::Mode::None,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(
+        fast.debugprint().contains("Composite{"),
+        "{}",
+        fast.debugprint()
+    );
+    for (nv, xv) in [
+        (64i64, 0.5),
+        (29, -745.0),
+        (3, 710.0),
+        (1, f64::NAN),
+        (7, f64::INFINITY),
+    ] {
+        let args = [
+            Value::from(ArrayD::from_elem(IxDyn(&[]), nv)),
+            Value::from(ArrayD::from_elem(IxDyn(&[]), xv)),
+            Value::from(ArrayD::from_elem(IxDyn(&[1, 1]), xv / 4.0)),
+        ];
+        let (a, b) = (fast.call(&args).unwrap(), plain.call(&args).unwrap());
+        for (va, vb) in a.iter().zip(&b) {
+            assert_eq!(va.shape(), vb.shape());
+            for (p, q) in va.to_f64_vec().iter().zip(vb.to_f64_vec()) {
+                assert!(
+                    p.to_bits() == q.to_bits() || (p.is_nan() && q.is_nan()),
+                    "{p} vs {q} at n={nv}, x={xv}"
+                );
+            }
+        }
+    }
+}

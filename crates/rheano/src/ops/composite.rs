@@ -74,10 +74,39 @@ impl Composite {
 
     pub fn perform(&self, types: &NodeTypes, inputs: &[&Value]) -> Result<Value> {
         let shape = super::elemwise::out_shape(self, types.inputs, inputs)?;
-        match self.dtype {
-            DType::Float64 => self.run::<f64>(inputs, &shape),
-            _ => self.run::<f32>(inputs, &shape),
+        let one = shape.iter().product::<usize>() == 1;
+        match (self.dtype, one) {
+            (DType::Float64, true) => self.run_one::<f64>(inputs, &shape),
+            (DType::Float64, false) => self.run::<f64>(inputs, &shape),
+            (_, true) => self.run_one::<f32>(inputs, &shape),
+            (_, false) => self.run::<f32>(inputs, &shape),
         }
+    }
+
+    /// A one-element result (a scalar of a training step: `1/n`, a learning rate's schedule):
+    /// the program on one register per value, without the block machinery.
+    fn run_one<F: Real>(&self, inputs: &[&Value], shape: &[usize]) -> Result<Value> {
+        use crate::value::Element;
+        let kernels = self.kernels::<F>()?;
+        let mut regs: SmallVec<[F; 16]> = inputs
+            .iter()
+            .map(|v| with_value!(*v, a => a.iter().next().map(|x| x.cast::<F>())))
+            .map(|x| x.unwrap_or(F::zero()))
+            .collect();
+        for (ins, kernel) in self.program.iter().zip(&kernels) {
+            let mut out = [F::zero()];
+            {
+                let args: SmallVec<[&[F]; 8]> = ins
+                    .args
+                    .iter()
+                    .map(|&a| std::slice::from_ref(&regs[a]))
+                    .collect();
+                kernel(&mut out, &args);
+            }
+            regs.push(out[0]);
+        }
+        let last = *regs.last().expect("a composite has an instruction");
+        Ok(F::wrap(ArrayD::from_elem(IxDyn(shape), last)))
     }
 
     /// Number of outputs: the last instruction's, then one per extra output.
