@@ -1319,7 +1319,6 @@ fn fuse(fg: &mut FunctionGraph) {
 /// elementwise op) that nothing else reads becomes one node that never stores the n-element
 /// intermediate (a loss's `mean` over a batch reads its inputs once).
 fn fuse_sums(fg: &mut FunctionGraph) {
-    use crate::ops::composite::{Composite, Instr};
     for v in fg.toposort() {
         let v = fg.current(&v);
         let Some(Op::Reduce(r)) = v.op() else {
@@ -1336,18 +1335,8 @@ fn fuse_sums(fg: &mut FunctionGraph) {
         {
             continue;
         }
-        let comp = match x.op() {
-            Some(Op::Composite(c)) => c.clone(),
-            Some(Op::Elemwise(e)) => Composite {
-                n_inputs: x.owner_inputs().len(),
-                program: vec![Instr {
-                    op: e.scalar,
-                    args: (0..x.owner_inputs().len()).collect(),
-                }],
-                dtype: x.dtype(),
-                extra_outputs: Vec::new(),
-            },
-            _ => continue,
+        let Some(comp) = as_program(&x) else {
+            continue;
         };
         let new = crate::graph::apply1(Op::CompositeSum(comp), x.owner_inputs().to_vec());
         if let Some(new) = same_type(&v, new) {
@@ -1482,8 +1471,8 @@ fn fuse_outputs(outputs: &[Var], log: &mut Log) -> Vec<Var> {
     })
 }
 
-/// A fused program as `(program, inputs)`: a `Composite`'s own, or a one-instruction program
-/// for a plain elementwise op.
+/// The fused program that computes `v` (over `v`'s inputs): a single-output `Composite`'s
+/// own, or a one-instruction program for a fusable elementwise op.
 fn as_program(v: &Var) -> Option<crate::ops::composite::Composite> {
     use crate::ops::composite::{Composite, Instr};
     match v.op()? {
@@ -1769,6 +1758,20 @@ fn merge_programs(g: &Var, s: &Var) -> Option<(crate::ops::composite::Composite,
     Some((merged, inputs))
 }
 
+/// `program` with every argument register `a` renamed `rename(a)`.
+fn remapped(
+    program: &[crate::ops::composite::Instr],
+    rename: impl Fn(usize) -> usize,
+) -> Vec<crate::ops::composite::Instr> {
+    program
+        .iter()
+        .map(|ins| crate::ops::composite::Instr {
+            op: ins.op,
+            args: ins.args.iter().map(|&a| rename(a)).collect(),
+        })
+        .collect()
+}
+
 /// The program of `node` with σ(−x) computed next to its σ(x) (instruction `j`) and returned
 /// as a second output: `[σ program's result, σ(−x)]`.
 fn with_complement(node: &Var, j: usize) -> Vec<Var> {
@@ -1777,15 +1780,7 @@ fn with_complement(node: &Var, j: usize) -> Vec<Var> {
     let n_in = c.n_inputs;
     // σ(−x) goes just before σ(x) (the kernels run the two as one pass): later registers move
     // up by one.
-    let shift = |a: usize| if a >= n_in + j { a + 1 } else { a };
-    let mut program: Vec<Instr> = c
-        .program
-        .iter()
-        .map(|ins| Instr {
-            op: ins.op,
-            args: ins.args.iter().map(|&a| shift(a)).collect(),
-        })
-        .collect();
+    let mut program = remapped(&c.program, |a| if a >= n_in + j { a + 1 } else { a });
     let x = c.program[j].args[0];
     program.insert(
         j,
@@ -1802,7 +1797,6 @@ fn with_complement(node: &Var, j: usize) -> Vec<Var> {
 /// `reader` (a composite) with its σ(−y) (instruction `k`) read from `complement` instead of
 /// computed; `None` when the reader is not a composite.
 fn reading_complement(reader: &Var, k: usize, complement: Var) -> Option<Var> {
-    use crate::ops::composite::Instr;
     let Some(Op::Composite(c)) = reader.op() else {
         return None;
     };
@@ -1814,19 +1808,11 @@ fn reading_complement(reader: &Var, k: usize, complement: Var) -> Option<Var> {
     }
     // σ(−y) becomes a new last input; instruction registers move up by one (the σ itself
     // stays as a dead instruction until the program is compacted).
-    let remap = |a: usize| match a {
+    let program = remapped(&c.program, |a| match a {
         a if a < n_in => a,
         a if a == sig => n_in,
         a => a + 1,
-    };
-    let program: Vec<Instr> = c
-        .program
-        .iter()
-        .map(|ins| Instr {
-            op: ins.op,
-            args: ins.args.iter().map(|&a| remap(a)).collect(),
-        })
-        .collect();
+    });
     let mut inputs = reader.owner_inputs().to_vec();
     inputs.push(complement);
     let (comp, inputs) = compact(n_in + 1, &program, &inputs, c.dtype);

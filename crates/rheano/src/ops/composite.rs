@@ -114,27 +114,43 @@ impl Composite {
         1 + self.extra_outputs.len()
     }
 
-    /// Every output (the last instruction's first), in one pass over the data.
-    pub fn perform_all(&self, types: &NodeTypes, inputs: &[&Value]) -> Result<Vec<Value>> {
-        if self.extra_outputs.is_empty() {
-            return self.perform(types, inputs).map(|v| vec![v]);
-        }
+    /// Every output in one pass over the data: the last instruction's result (stored, or its
+    /// sum over all elements when `summed`, as `perform_sum` gives it), then the extra outputs.
+    pub fn perform_all(
+        &self,
+        types: &NodeTypes,
+        inputs: &[&Value],
+        summed: bool,
+    ) -> Result<Vec<Value>> {
         let shape = super::elemwise::out_shape(self, types.inputs, inputs)?;
         match self.dtype {
-            DType::Float64 => self.run_all::<f64>(inputs, &shape),
-            _ => self.run_all::<f32>(inputs, &shape),
+            DType::Float64 => self.run_all::<f64>(inputs, &shape, summed),
+            _ => self.run_all::<f32>(inputs, &shape, summed),
         }
     }
 
-    fn run_all<F: Real>(&self, inputs: &[&Value], shape: &[usize]) -> Result<Vec<Value>> {
+    fn run_all<F: Real>(
+        &self,
+        inputs: &[&Value],
+        shape: &[usize],
+        summed: bool,
+    ) -> Result<Vec<Value>> {
         let kernels = self.kernels::<F>()?;
         let n = shape.iter().product();
         let operands: Operands<F> = inputs.iter().map(|v| operand::<F>(v, shape)).collect();
-        let (out, extras) =
-            run_program_outputs(n, &operands, &self.program, &kernels, &self.extra_outputs);
+        let (program, extra) = (&self.program, &self.extra_outputs);
         let wrap =
             |data: Vec<F>| F::wrap(ArrayD::from_shape_vec(IxDyn(shape), data).expect("shape"));
-        Ok(std::iter::once(out).chain(extras).map(wrap).collect())
+        let (first, extras) = if summed {
+            let (total, extras) = run_program_sum_outputs(n, &operands, program, &kernels, extra);
+            (Value::from(total).into_dtype(self.dtype), extras)
+        } else {
+            let (out, extras) = run_program_outputs(n, &operands, program, &kernels, extra);
+            (wrap(out), extras)
+        };
+        Ok(std::iter::once(first)
+            .chain(extras.into_iter().map(wrap))
+            .collect())
     }
 
     /// Whether the program can overwrite an input of type `input`: the output has that type.
@@ -213,29 +229,6 @@ impl Composite {
             }
         };
         Ok(Value::from(total).into_dtype(self.dtype))
-    }
-
-    /// [`perform_sum`](Self::perform_sum) and the extra outputs, stored, in the same pass.
-    pub fn perform_sum_all(&self, types: &NodeTypes, inputs: &[&Value]) -> Result<Vec<Value>> {
-        let shape = super::elemwise::out_shape(self, types.inputs, inputs)?;
-        match self.dtype {
-            DType::Float64 => self.run_sum_all::<f64>(inputs, &shape),
-            _ => self.run_sum_all::<f32>(inputs, &shape),
-        }
-    }
-
-    fn run_sum_all<F: Real>(&self, inputs: &[&Value], shape: &[usize]) -> Result<Vec<Value>> {
-        let kernels = self.kernels::<F>()?;
-        let n = shape.iter().product();
-        let operands: Operands<F> = inputs.iter().map(|v| operand::<F>(v, shape)).collect();
-        let (total, extras) =
-            run_program_sum_outputs(n, &operands, &self.program, &kernels, &self.extra_outputs);
-        let sum = Value::from(total).into_dtype(self.dtype);
-        let wrap =
-            |data: Vec<F>| F::wrap(ArrayD::from_shape_vec(IxDyn(shape), data).expect("shape"));
-        Ok(std::iter::once(sum)
-            .chain(extras.into_iter().map(wrap))
-            .collect())
     }
 
     /// Theano's scalar expression of the program: `(i0 * (i1 + Abs(i1)))`; the outputs'

@@ -201,9 +201,9 @@ impl Op {
             Op::Join(axis) => one(shape::perform_join(*axis, inputs, &types.outputs[0])),
             Op::Nnet(n) => many(n.perform(types, inputs)),
             Op::Composite(c) if c.extra_outputs.is_empty() => one(c.perform(types, inputs)),
-            Op::Composite(c) => many(c.perform_all(types, inputs)),
+            Op::Composite(c) => many(c.perform_all(types, inputs, false)),
             Op::CompositeSum(c) if c.extra_outputs.is_empty() => one(c.perform_sum(types, inputs)),
-            Op::CompositeSum(c) => many(c.perform_sum_all(types, inputs)),
+            Op::CompositeSum(c) => many(c.perform_all(types, inputs, true)),
             Op::Dot22 { trans_a, trans_b } => one(dot::perform_dot22(
                 *trans_a,
                 *trans_b,

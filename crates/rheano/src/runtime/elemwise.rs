@@ -308,25 +308,30 @@ macro_rules! unary_fast_path {
         let out: &mut [$F] = $out;
         let a: &[&[$F]] = $a;
         let mut buf = [0.0f64; BLOCK];
-        let n = out.len();
-        let mut done = false;
-        if n <= BLOCK {
-            for (b, &x) in buf.iter_mut().zip(a[0]) {
-                *b = x.to_f64();
+        if let Some(xs) = in_exp_range(a[0], &mut buf) {
+            for (o, &$x) in out.iter_mut().zip(xs) {
+                *o = <$F>::c($fast);
             }
-            if crate::math::exp_core_ok(&buf[..n]) {
-                for (o, &$x) in out.iter_mut().zip(&buf[..n]) {
-                    *o = <$F>::c($fast);
-                }
-                done = true;
-            }
-        }
-        if !done {
+        } else {
             for (o, &x) in out.iter_mut().zip(a[0]) {
                 *o = $slow(x);
             }
         }
     }};
+}
+
+/// The block `xs` in float64 (in `buf`) when it fits a block and every value lies in the
+/// vectorised exp core's range (|x| ≤ 708), for the fast path of a kernel; `None` otherwise.
+#[inline(always)]
+fn in_exp_range<'b, F: Real>(xs: &[F], buf: &'b mut [f64; BLOCK]) -> Option<&'b [f64]> {
+    let n = xs.len();
+    if n > BLOCK {
+        return None;
+    }
+    for (b, &x) in buf.iter_mut().zip(xs) {
+        *b = x.to_f64();
+    }
+    crate::math::exp_core_ok(&buf[..n]).then_some(&buf[..n])
 }
 
 #[inline(always)]
@@ -348,7 +353,12 @@ fn exp_body<F: Real, const FMA: bool>(out: &mut [F], a: &[&[F]]) {
 /// σ(x) for |x| ≤ 708: (x ≥ 0 ? 1 : e)/(1 + e) with e = e^−|x|.
 #[inline(always)]
 fn sigmoid_fast<const FMA: bool>(x: f64, single: bool) -> f64 {
-    let e = crate::math::exp_core_prec::<FMA>(-x.abs(), single);
+    sigmoid_from_exp(x, crate::math::exp_core_prec::<FMA>(-x.abs(), single))
+}
+
+/// σ(x) given e = e^−|x|.
+#[inline(always)]
+fn sigmoid_from_exp(x: f64, e: f64) -> f64 {
     let num = if x >= 0.0 { 1.0 } else { e };
     num / (1.0 + e)
 }
@@ -364,31 +374,36 @@ fn softplus_fast<const FMA: bool>(x: f64, single: bool) -> f64 {
 /// σ(x): (x ≥ 0 ? 1 : e)/(1 + e) with e = e^−|x|, branch-free.
 #[inline(always)]
 fn sigmoid_body<F: Real, const FMA: bool>(out: &mut [F], a: &[&[F]]) {
-    let single = F::DTYPE == crate::DType::Float32;
-    // float32 blocks within ±80 (no subnormal results), on CPUs with FMA (whose exact
-    // residuals keep it within 1.6 ULP): float32 arithmetic, twice the lanes.
-    if single && FMA && out.len() <= BLOCK && within_f32_range(a[0]) {
-        for (o, &x) in out.iter_mut().zip(a[0]) {
-            *o = F::c(crate::math::sigmoid_f32::<FMA>(x.to_f64() as f32) as f64);
-        }
-        return;
-    }
-    unary_fast_path!(F, out, a, |x| sigmoid_fast::<FMA>(x, single), F::sigmoid);
+    signed_sigmoid_body::<F, FMA, false>(out, a)
 }
 
 /// σ(−x), as `sigmoid_body` computes it for −x.
 #[inline(always)]
 fn sigmoid_complement_body<F: Real, const FMA: bool>(out: &mut [F], a: &[&[F]]) {
+    signed_sigmoid_body::<F, FMA, true>(out, a)
+}
+
+/// σ(x), or σ(−x) when `NEG`.
+#[inline(always)]
+fn signed_sigmoid_body<F: Real, const FMA: bool, const NEG: bool>(out: &mut [F], a: &[&[F]]) {
+    let sign = if NEG { -1.0 } else { 1.0 };
     let single = F::DTYPE == crate::DType::Float32;
+    // float32 blocks within ±80 (no subnormal results), on CPUs with FMA (whose exact
+    // residuals keep it within 1.6 ULP): float32 arithmetic, twice the lanes.
     if single && FMA && out.len() <= BLOCK && within_f32_range(a[0]) {
         for (o, &x) in out.iter_mut().zip(a[0]) {
-            *o = F::c(crate::math::sigmoid_f32::<FMA>(-(x.to_f64() as f32)) as f64);
+            let x = sign as f32 * (x.to_f64() as f32);
+            *o = F::c(crate::math::sigmoid_f32::<FMA>(x) as f64);
         }
         return;
     }
-    unary_fast_path!(F, out, a, |x| sigmoid_fast::<FMA>(-x, single), |x: F| {
-        F::sigmoid(-x)
-    });
+    unary_fast_path!(
+        F,
+        out,
+        a,
+        |x| sigmoid_fast::<FMA>(sign * x, single),
+        |x: F| { F::sigmoid(F::c(sign) * x) }
+    );
 }
 
 /// σ(x) into `s` and σ(−x) into `c` from one e^−|x| and one division per element: the values
@@ -405,27 +420,22 @@ fn sigmoid_pair_body<F: Real, const FMA: bool>(s: &mut [F], c: &mut [F], x: &[F]
         }
         return;
     }
-    if n <= BLOCK {
-        let mut buf = [0.0f64; BLOCK];
-        for (b, &v) in buf.iter_mut().zip(x) {
-            *b = v.to_f64();
+    let mut buf = [0.0f64; BLOCK];
+    if let Some(xs) = in_exp_range(x, &mut buf) {
+        for ((so, co), &v) in s.iter_mut().zip(c.iter_mut()).zip(xs) {
+            let e = crate::math::exp_core_prec::<FMA>(-v.abs(), single);
+            // One division for both quotients (the divider, not the multiply-add ports,
+            // bounds this loop): each is num·(1/d) with its residual folded back in.
+            let d = 1.0 + e;
+            let inv = 1.0 / d;
+            let (ns, nc) = (
+                if v >= 0.0 { 1.0 } else { e },
+                if v <= 0.0 { 1.0 } else { e },
+            );
+            *so = F::c(corrected_quotient::<FMA>(ns, d, inv));
+            *co = F::c(corrected_quotient::<FMA>(nc, d, inv));
         }
-        if crate::math::exp_core_ok(&buf[..n]) {
-            for ((so, co), &v) in s.iter_mut().zip(c.iter_mut()).zip(&buf[..n]) {
-                let e = crate::math::exp_core_prec::<FMA>(-v.abs(), single);
-                // One division for both quotients (the divider, not the multiply-add ports,
-                // bounds this loop): each is num·(1/d) with its residual folded back in.
-                let d = 1.0 + e;
-                let inv = 1.0 / d;
-                let (ns, nc) = (
-                    if v >= 0.0 { 1.0 } else { e },
-                    if v <= 0.0 { 1.0 } else { e },
-                );
-                *so = F::c(corrected_quotient::<FMA>(ns, d, inv));
-                *co = F::c(corrected_quotient::<FMA>(nc, d, inv));
-            }
-            return;
-        }
+        return;
     }
     for ((so, co), &v) in s.iter_mut().zip(c.iter_mut()).zip(x) {
         *so = F::sigmoid(v);
@@ -496,19 +506,14 @@ fn bce_body<F: Real, const FMA: bool>(out: &mut [F], a: &[&[F]]) {
         }
         return;
     }
-    let mut zs = [0.0f64; BLOCK];
-    if n <= BLOCK {
-        for (b, &z) in zs.iter_mut().zip(a[0]) {
-            *b = z.to_f64();
+    let mut buf = [0.0f64; BLOCK];
+    if let Some(zs) = in_exp_range(a[0], &mut buf) {
+        let single = F::DTYPE == crate::DType::Float32;
+        for ((o, &z), &t) in out.iter_mut().zip(zs).zip(a[1]) {
+            let e = crate::math::exp_core_prec::<FMA>(-z.abs(), single);
+            *o = bce_from_exp::<F, FMA>(z, t, e, single);
         }
-        if crate::math::exp_core_ok(&zs[..n]) {
-            let single = F::DTYPE == crate::DType::Float32;
-            for ((o, &z), &t) in out.iter_mut().zip(&zs[..n]).zip(a[1]) {
-                let e = crate::math::exp_core_prec::<FMA>(-z.abs(), single);
-                *o = bce_from_exp::<F, FMA>(z, t, e, single);
-            }
-            return;
-        }
+        return;
     }
     for ((o, &z), &t) in out.iter_mut().zip(a[0]).zip(a[1]) {
         *o = F::sigmoid_bce(z, t);
@@ -530,19 +535,14 @@ fn sigmoid_crossentropy_body<F: Real, const FMA: bool>(s: &mut [F], l: &mut [F],
         }
         return;
     }
-    if n <= BLOCK {
-        let mut zs = [0.0f64; BLOCK];
-        for (b, &v) in zs.iter_mut().zip(z) {
-            *b = v.to_f64();
+    let mut buf = [0.0f64; BLOCK];
+    if let Some(zs) = in_exp_range(z, &mut buf) {
+        for (((so, lo), &zv), &tv) in s.iter_mut().zip(l.iter_mut()).zip(zs).zip(t) {
+            let e = crate::math::exp_core_prec::<FMA>(-zv.abs(), single);
+            *so = F::c(sigmoid_from_exp(zv, e));
+            *lo = bce_from_exp::<F, FMA>(zv, tv, e, single);
         }
-        if crate::math::exp_core_ok(&zs[..n]) {
-            for (((so, lo), &zv), &tv) in s.iter_mut().zip(l.iter_mut()).zip(&zs[..n]).zip(t) {
-                let e = crate::math::exp_core_prec::<FMA>(-zv.abs(), single);
-                *so = F::c(if zv >= 0.0 { 1.0 } else { e } / (1.0 + e));
-                *lo = bce_from_exp::<F, FMA>(zv, tv, e, single);
-            }
-            return;
-        }
+        return;
     }
     sigmoid_body::<F, FMA>(s, &[z]);
     bce_body::<F, FMA>(l, &[z, t]);
@@ -1080,31 +1080,15 @@ pub fn run_program_outputs<F: Real>(
     kernels: &[BlockFn<F>],
     extra: &[usize],
 ) -> (Vec<F>, Vec<Vec<F>>) {
-    let n_in = operands.len();
-    assert!(
-        extra
-            .iter()
-            .all(|&r| r >= n_in && r + 1 < n_in + program.len()),
-        "extra outputs are registers of instructions before the last"
-    );
     let mut out = alloc_output::<F>(n);
-    let mut extras: Vec<Vec<F>> = extra.iter().map(|_| alloc_output::<F>(n)).collect();
-    // Addresses as integers so the closure is Send; each block writes only its own range.
-    let dests: SmallVec<[usize; 4]> = extras.iter_mut().map(|v| v.as_mut_ptr() as usize).collect();
+    let mut extras = ExtraOutputs::new(n, operands.len(), program, extra);
+    let stores = extras.stores();
     let chunk = |(ci, out_chunk): (usize, &mut [F]), chunk_len: usize| {
-        let width = BLOCK.min(out_chunk.len());
-        let mut regs = Registers::new(operands, program, width);
+        let mut regs = Registers::new(operands, program, BLOCK.min(out_chunk.len()));
         for (bi, ob) in out_chunk.chunks_mut(BLOCK).enumerate() {
-            let (start, len) = (ci * chunk_len + bi * BLOCK, ob.len());
-            regs.eval_into(operands, program, kernels, (start, len), Some(ob));
-            for (&r, &dest) in extra.iter().zip(&dests) {
-                let src = &regs.buf[r * width..r * width + len];
-                // SAFETY: `dest` is an n-element buffer that outlives the call, and the blocks
-                // of every chunk write disjoint ranges `start..start + len` of it.
-                unsafe {
-                    std::ptr::copy_nonoverlapping(src.as_ptr(), (dest as *mut F).add(start), len)
-                };
-            }
+            let at = (ci * chunk_len + bi * BLOCK, ob.len());
+            regs.eval_into(operands, program, kernels, at, Some(ob));
+            stores.copy(&regs, at);
         }
     };
     match parallel_chunk_len(n, program_cost(program)) {
@@ -1114,7 +1098,67 @@ pub fn run_program_outputs<F: Real>(
             .for_each(|c| chunk(c, len)),
         None => chunk((0, &mut out[..]), n.max(1)),
     }
-    (out, extras)
+    (out, extras.buffers)
+}
+
+/// The stored outputs of a program's extra registers (instructions before the last), filled
+/// block by block from the registers.
+struct ExtraOutputs<'e, F> {
+    registers: &'e [usize],
+    buffers: Vec<Vec<F>>,
+}
+
+/// Where each block's extra registers go: the buffers' addresses (integers, so that chunks
+/// running on rayon's threads can share them; each block writes only its own range).
+struct ExtraStores<'e> {
+    registers: &'e [usize],
+    dests: SmallVec<[usize; 4]>,
+}
+
+impl<'e, F: Real> ExtraOutputs<'e, F> {
+    /// n-element buffers for `registers` of `program` (with `n_in` inputs).
+    fn new(
+        n: usize,
+        n_in: usize,
+        program: &[crate::ops::composite::Instr],
+        registers: &'e [usize],
+    ) -> Self {
+        assert!(
+            registers
+                .iter()
+                .all(|&r| r >= n_in && r + 1 < n_in + program.len()),
+            "extra outputs are registers of instructions before the last"
+        );
+        ExtraOutputs {
+            registers,
+            buffers: registers.iter().map(|_| alloc_output::<F>(n)).collect(),
+        }
+    }
+
+    fn stores(&mut self) -> ExtraStores<'e> {
+        ExtraStores {
+            registers: self.registers,
+            dests: self
+                .buffers
+                .iter_mut()
+                .map(|v| v.as_mut_ptr() as usize)
+                .collect(),
+        }
+    }
+}
+
+impl ExtraStores<'_> {
+    /// Copies the extra registers of the block `start..start + len` that `regs` just evaluated.
+    fn copy<F: Real>(&self, regs: &Registers<F>, (start, len): (usize, usize)) {
+        for (&r, &dest) in self.registers.iter().zip(&self.dests) {
+            let src = &regs.buf[r * regs.width..r * regs.width + len];
+            // SAFETY: `dest` is an n-element buffer (of `ExtraOutputs`, which outlives the
+            // call's chunks), and the blocks of every chunk write disjoint ranges of it.
+            unsafe {
+                std::ptr::copy_nonoverlapping(src.as_ptr(), (dest as *mut F).add(start), len)
+            };
+        }
+    }
 }
 
 /// Runs a fused program over blocks and sums its results instead of storing them (a fused
@@ -1138,33 +1182,17 @@ pub fn run_program_sum_outputs<F: Real>(
     kernels: &[BlockFn<F>],
     extra: &[usize],
 ) -> (f64, Vec<Vec<F>>) {
-    let n_in = operands.len();
-    assert!(
-        extra
-            .iter()
-            .all(|&r| r >= n_in && r + 1 < n_in + program.len()),
-        "extra outputs are registers of instructions before the last"
-    );
-    let mut extras: Vec<Vec<F>> = extra.iter().map(|_| alloc_output::<F>(n)).collect();
-    // Addresses as integers so the closure is Send; each block writes only its own range.
-    let dests: SmallVec<[usize; 4]> = extras.iter_mut().map(|v| v.as_mut_ptr() as usize).collect();
+    let mut extras = ExtraOutputs::new(n, operands.len(), program, extra);
+    let stores = extras.stores();
     let chunk = |start: usize, len: usize| -> f64 {
-        let width = BLOCK.min(len.max(1));
-        let mut regs = Registers::new(operands, program, width);
+        let mut regs = Registers::new(operands, program, BLOCK.min(len.max(1)));
         (start..start + len)
             .step_by(BLOCK)
             .map(|at| {
                 let blen = BLOCK.min(start + len - at);
                 let total =
                     crate::ops::reduce::lane_sum(regs.eval(operands, program, kernels, (at, blen)));
-                for (&r, &dest) in extra.iter().zip(&dests) {
-                    let src = &regs.buf[r * width..r * width + blen];
-                    // SAFETY: `dest` is an n-element buffer that outlives the call, and the
-                    // blocks of every chunk write disjoint ranges `at..at + blen` of it.
-                    unsafe {
-                        std::ptr::copy_nonoverlapping(src.as_ptr(), (dest as *mut F).add(at), blen)
-                    };
-                }
+                stores.copy(&regs, (at, blen));
                 total
             })
             .sum()
@@ -1180,7 +1208,7 @@ pub fn run_program_sum_outputs<F: Real>(
         }
         None => chunk(0, n),
     };
-    (total, extras)
+    (total, extras.buffers)
 }
 
 #[cfg(test)]
