@@ -16,6 +16,9 @@ pub trait Real: Float + Element {
     /// same length (see `runtime::elemwise::recycle`).
     fn recycled() -> &'static RecycledBuffers<Self>;
 
+    /// The slice itself when this type is f64 (kernels then read it without a converted copy).
+    fn as_f64s(xs: &[Self]) -> Option<&[f64]>;
+
     /// σ(x) = 1 / (1 + e^−x), within 2 ULP over the whole range, no early cut-offs.
     fn sigmoid(x: Self) -> Self;
     /// log(1 + e^x), within 2 ULP, exactly x where the answer rounds to x.
@@ -426,6 +429,11 @@ impl Real for f64 {
     }
 
     #[inline(always)]
+    fn as_f64s(xs: &[f64]) -> Option<&[f64]> {
+        Some(xs)
+    }
+
+    #[inline(always)]
     fn c(v: f64) -> f64 {
         v
     }
@@ -482,6 +490,11 @@ impl Real for f32 {
             static POOL: std::cell::RefCell<Vec<Vec<f32>>> = const { std::cell::RefCell::new(Vec::new()) };
         }
         &POOL
+    }
+
+    #[inline(always)]
+    fn as_f64s(_: &[f32]) -> Option<&[f64]> {
+        None
     }
 
     #[inline(always)]

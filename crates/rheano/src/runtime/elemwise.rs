@@ -11,6 +11,7 @@ use ndarray::{ArrayD, IxDyn};
 use rayon::prelude::*;
 use smallvec::SmallVec;
 use std::borrow::Cow;
+use std::mem::MaybeUninit;
 
 /// Elements per block: 4 KiB of f64 per operand keeps a few operands and the output in L1.
 pub const BLOCK: usize = 512;
@@ -307,7 +308,7 @@ macro_rules! unary_fast_path {
     ($F:ty, $out:expr, $a:expr, |$x:ident| $fast:expr, $slow:expr) => {{
         let out: &mut [$F] = $out;
         let a: &[&[$F]] = $a;
-        let mut buf = [0.0f64; BLOCK];
+        let mut buf = [MaybeUninit::uninit(); BLOCK];
         if let Some(xs) = in_exp_range(a[0], &mut buf) {
             for (o, &$x) in out.iter_mut().zip(xs) {
                 *o = <$F>::c($fast);
@@ -320,18 +321,29 @@ macro_rules! unary_fast_path {
     }};
 }
 
-/// The block `xs` in float64 (in `buf`) when it fits a block and every value lies in the
-/// vectorised exp core's range (|x| ≤ 708), for the fast path of a kernel; `None` otherwise.
+/// The block `xs` in float64 (itself, or converted into `buf`) when it fits a block and every
+/// value lies in the vectorised exp core's range (|x| ≤ 708), for the fast path of a kernel;
+/// `None` otherwise.
 #[inline(always)]
-fn in_exp_range<'b, F: Real>(xs: &[F], buf: &'b mut [f64; BLOCK]) -> Option<&'b [f64]> {
+fn in_exp_range<'b, F: Real>(
+    xs: &'b [F],
+    buf: &'b mut [MaybeUninit<f64>; BLOCK],
+) -> Option<&'b [f64]> {
     let n = xs.len();
     if n > BLOCK {
         return None;
     }
-    for (b, &x) in buf.iter_mut().zip(xs) {
-        *b = x.to_f64();
-    }
-    crate::math::exp_core_ok(&buf[..n]).then_some(&buf[..n])
+    let vals = match F::as_f64s(xs) {
+        Some(v) => v,
+        None => {
+            for (b, &x) in buf.iter_mut().zip(xs) {
+                b.write(x.to_f64());
+            }
+            // SAFETY: the loop above wrote the first n entries.
+            unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<f64>(), n) }
+        }
+    };
+    crate::math::exp_core_ok(vals).then_some(vals)
 }
 
 #[inline(always)]
@@ -420,7 +432,7 @@ fn sigmoid_pair_body<F: Real, const FMA: bool>(s: &mut [F], c: &mut [F], x: &[F]
         }
         return;
     }
-    let mut buf = [0.0f64; BLOCK];
+    let mut buf = [MaybeUninit::uninit(); BLOCK];
     if let Some(xs) = in_exp_range(x, &mut buf) {
         for ((so, co), &v) in s.iter_mut().zip(c.iter_mut()).zip(xs) {
             let e = crate::math::exp_core_prec::<FMA>(-v.abs(), single);
@@ -506,7 +518,7 @@ fn bce_body<F: Real, const FMA: bool>(out: &mut [F], a: &[&[F]]) {
         }
         return;
     }
-    let mut buf = [0.0f64; BLOCK];
+    let mut buf = [MaybeUninit::uninit(); BLOCK];
     if let Some(zs) = in_exp_range(a[0], &mut buf) {
         let single = F::DTYPE == crate::DType::Float32;
         for ((o, &z), &t) in out.iter_mut().zip(zs).zip(a[1]) {
@@ -535,7 +547,7 @@ fn sigmoid_crossentropy_body<F: Real, const FMA: bool>(s: &mut [F], l: &mut [F],
         }
         return;
     }
-    let mut buf = [0.0f64; BLOCK];
+    let mut buf = [MaybeUninit::uninit(); BLOCK];
     if let Some(zs) = in_exp_range(z, &mut buf) {
         for (((so, lo), &zv), &tv) in s.iter_mut().zip(l.iter_mut()).zip(zs).zip(t) {
             let e = crate::math::exp_core_prec::<FMA>(-zv.abs(), single);
