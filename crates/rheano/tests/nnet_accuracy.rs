@@ -368,6 +368,9 @@ fn check_softmax(dtype: DType) {
     let m = T::tensor(dtype, &[false, false], "m");
     let y = T::lvector("y");
     let sm = function(&[&m], &[&T::nnet::softmax(&m), &T::nnet::logsoftmax(&m)]).unwrap();
+    // SoftmaxWithBias with a zero bias: the same values (its own kernel adds the bias).
+    let b = T::tensor(dtype, &[false], "b");
+    let swb = function(&[&m, &b], &[&T::nnet::softmax_with_bias(&m, &b)]).unwrap();
     // categorical_crossentropy(softmax(x), y): the stabilised (fused) form in the default mode.
     let cce = function(
         &[&m, &y],
@@ -385,6 +388,8 @@ fn check_softmax(dtype: DType) {
             Value::from(ndarray::Array2::from_shape_vec((1, n), row.clone()).unwrap()).cast(dtype);
         let r = sm.call(std::slice::from_ref(&arg)).unwrap();
         let (gs, gl) = (r[0].to_f64_vec(), r[1].to_f64_vec());
+        let zero_bias = Value::zeros(dtype, &[n]);
+        let gb = swb.call(&[arg.clone(), zero_bias]).unwrap()[0].to_f64_vec();
         let rmax = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
         let ulp = |a: f64, b: f64| {
             if dtype == DType::Float64 {
@@ -399,6 +404,12 @@ fn check_softmax(dtype: DType) {
                 ulp(gs[j], want_sm[j]) <= bound,
                 "softmax {dtype} {row:?}[{j}] = {} vs {}",
                 gs[j],
+                want_sm[j]
+            );
+            assert!(
+                ulp(gb[j], want_sm[j]) <= bound,
+                "softmax_with_bias {dtype} {row:?}[{j}] = {} vs {}",
+                gb[j],
                 want_sm[j]
             );
             assert!(
@@ -491,6 +502,49 @@ fn float32_softmax_rows_within_1_ulp() {
                 .unwrap();
             eprintln!("{name} float32 {rows}×{cols}: {worst} ULP");
             assert!(worst <= 1, "{name} float32 {rows}×{cols}: {worst} ULP");
+        }
+    }
+}
+
+/// SoftmaxWithBias (whose short-row kernel adds the bias as it loads the rows) equals, bit for
+/// bit, the softmax of the sum computed apart, over groups of rows with a partial last group
+/// and trap rows among ordinary ones (±inf, nan, entries beyond exp's range of the max, which
+/// the kernel hands to the general one), in both dtypes and several row lengths.
+#[test]
+fn softmax_with_bias_is_the_softmax_of_the_sum() {
+    let mut seed = 0x5eed_u64;
+    let mut uniform = move || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 11) as f64 / (1u64 << 53) as f64
+    };
+    for dtype in [DType::Float64, DType::Float32] {
+        let x = T::tensor(dtype, &[false, false], "x");
+        let b = T::tensor(dtype, &[false], "b");
+        let swb = function(&[&x, &b], &[&T::nnet::softmax_with_bias(&x, &b)]).unwrap();
+        let sum = function(&[&x, &b], &[&(&x + &b)]).unwrap();
+        let sm = function(&[&x], &[&T::nnet::softmax(&x)]).unwrap();
+        for (rows, cols) in [(13, 10), (8, 3), (21, 31), (5, 1)] {
+            let mut data: Vec<f64> = (0..rows * cols).map(|_| (uniform() - 0.5) * 60.0).collect();
+            let traps = [f64::INFINITY, f64::NEG_INFINITY, f64::NAN, -800.0, 900.0];
+            for (k, &t) in traps.iter().enumerate() {
+                let r = (3 * k + 1) % rows;
+                data[r * cols + (k % cols)] = t;
+            }
+            let bias: Vec<f64> = (0..cols).map(|_| (uniform() - 0.5) * 10.0).collect();
+            let xv = Value::from(ndarray::Array2::from_shape_vec((rows, cols), data).unwrap())
+                .cast(dtype);
+            let bv = Value::from(ndarray::Array1::from(bias)).cast(dtype);
+            let got = swb.call(&[xv.clone(), bv.clone()]).unwrap()[0].to_f64_vec();
+            let summed = sum.call(&[xv, bv]).unwrap().remove(0);
+            let want = sm.call(&[summed]).unwrap()[0].to_f64_vec();
+            for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                assert!(
+                    g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan()),
+                    "{dtype} {rows}×{cols} [{i}]: {g} vs {w}"
+                );
+            }
         }
     }
 }

@@ -304,9 +304,20 @@ impl NnetOp {
             SoftmaxWithBias => {
                 let (x, b) = (inputs[0], inputs[1]);
                 check_cols(name, x, b, "b must have same number of columns as x")?;
+                let n = x.shape()[1];
                 vec![float_op!(out_dt, F => {
-                    let s = add_bias::<F>(x, b);
-                    F::wrap(softmax_axis(&s, 1, false))
+                    if (1..SHORT_ROW).contains(&n) && b.len() == n {
+                        // Short rows: the bias is added inside the row kernel.
+                        let (xa, ba) = (x.to_array::<F>(), b.to_array::<F>());
+                        let (xs, bs) = (xa.as_standard_layout(), ba.as_standard_layout());
+                        let src = xs.as_slice().expect("standard layout");
+                        let mut out = crate::runtime::elemwise::alloc_output::<F>(src.len());
+                        softmax_bias_short_rows(src, bs.as_slice().expect("standard layout"), &mut out, n);
+                        F::wrap(ArrayD::from_shape_vec(IxDyn(x.shape()), out).expect("shape"))
+                    } else {
+                        let s = add_bias::<F>(x, b);
+                        F::wrap(softmax_axis(&s, 1, false))
+                    }
                 })]
             }
             SoftmaxGrad { axis } => {
@@ -672,7 +683,7 @@ fn softmax_rows_then<F: Real>(
         next: &[F],
     ) {
         if n < SHORT_ROW {
-            softmax_short_rows::<F, FMA>(src, out, n, log, stats);
+            softmax_short_rows::<F, FMA>(src, out, n, log, &[], stats);
             return;
         }
         for ((r, o), st) in src.chunks(n).zip(out.chunks_mut(n)).zip(stats.iter_mut()) {
@@ -745,26 +756,32 @@ const SHORT_ROW: usize = 32;
 /// corrected, as in [`softmax_row_fast`]), the sum of the other terms, the scaling — is one
 /// vector operation for 8 rows instead of a chain of scalar ones per row; then transposed back.
 /// Rows that are not finite or not within exp's range of their max get `None` in `stats` (the
-/// caller redoes them). Each row's result does not depend on its neighbours.
+/// caller redoes them). Each row's result does not depend on its neighbours. A non-empty `bias`
+/// (length n) is added to every row as it is loaded (in the rows' type, as `x + b` rounds).
 #[inline(always)]
 fn softmax_short_rows<F: Real, const FMA: bool>(
     src: &[F],
     out: &mut [F],
     n: usize,
     log: bool,
+    bias: &[F],
     stats: &mut [Stats],
 ) {
     const G: usize = 8;
+    assert!(n < SHORT_ROW && (bias.is_empty() || bias.len() == n));
     let single = F::DTYPE == crate::DType::Float32;
     let rows = src.len() / n;
     // t[j][r]: entry j of row r of the group, then its e^(x − max), then its output.
-    let mut t = vec![[0.0f64; G]; n];
+    let mut t_all = [[0.0f64; G]; SHORT_ROW];
+    let t = &mut t_all[..n];
     for g0 in (0..rows).step_by(G) {
         let gr = G.min(rows - g0);
         for (j, col) in t.iter_mut().enumerate() {
+            let b = bias.get(j).copied().unwrap_or_else(F::zero);
             for (r, v) in col.iter_mut().enumerate() {
                 *v = if r < gr {
-                    src[(g0 + r) * n + j].to_f64()
+                    let x = src[(g0 + r) * n + j];
+                    if bias.is_empty() { x } else { x + b }.to_f64()
                 } else {
                     0.0
                 };
@@ -840,6 +857,48 @@ fn softmax_short_rows<F: Real, const FMA: bool>(
             }
             stats[row] = Some((m[r], arg[r], rest[r]));
         }
+    }
+}
+
+/// Softmax of `src + bias` (rows of length n < [`SHORT_ROW`], the bias added to every row: a
+/// classifier's `SoftmaxWithBias`) into `out`, without a summed copy: the bias is added as
+/// [`softmax_short_rows`] loads each group of rows; a row it declines is summed on its own and
+/// goes through the general kernel. In parallel over blocks of rows for large inputs.
+fn softmax_bias_short_rows<F: Real>(src: &[F], bias: &[F], out: &mut [F], n: usize) {
+    use rayon::prelude::*;
+    crate::runtime::elemwise::dispatched!(
+        fn short_rows<F>(
+            src: &[F],
+            out: &mut [F],
+            n: usize,
+            log: bool,
+            bias: &[F],
+            stats: &mut [Stats],
+        ) => softmax_short_rows
+    );
+    const ROWS: usize = 256;
+    let block = |(o, r): (&mut [F], &[F])| {
+        let mut stats = [None; ROWS];
+        let stats = &mut stats[..r.len() / n];
+        short_rows(r, o, n, false, bias, stats);
+        for (i, st) in stats.iter().enumerate() {
+            if st.is_none() {
+                let mut row = [F::zero(); SHORT_ROW];
+                for ((v, &x), &b) in row.iter_mut().zip(&r[i * n..(i + 1) * n]).zip(bias) {
+                    *v = x + b;
+                }
+                softmax_row(&row[..n], &mut o[i * n..(i + 1) * n], false);
+            }
+        }
+    };
+    if src.len() >= 1 << 15 {
+        out.par_chunks_mut(n * ROWS)
+            .zip(src.par_chunks(n * ROWS))
+            .for_each(block);
+    } else {
+        out.chunks_mut(n * ROWS)
+            .zip(src.chunks(n * ROWS))
+            .for_each(block);
     }
 }
 

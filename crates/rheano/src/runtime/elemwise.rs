@@ -679,14 +679,19 @@ pub fn alloc_output<F: Real>(n: usize) -> Vec<F> {
     let bytes = n * std::mem::size_of::<F>();
     if bytes < crate::alloc::MIN_BLOCK {
         // An intermediate of the same size that a function freed earlier on this thread (its
-        // contents are overwritten), else a fresh one.
-        return take_recycled::<F>(n).unwrap_or_else(|| vec![F::zero(); n]);
+        // contents are overwritten).
+        if let Some(v) = take_recycled::<F>(n) {
+            return v;
+        }
     }
     let mut v: Vec<F> = Vec::with_capacity(n);
     // SAFETY: F is f32 or f64 (no invalid bit patterns, no drop), and every caller writes all n
     // elements before any of them is read (the elementwise runners and the softmax row kernels
     // write each output element exactly once).
     unsafe { v.set_len(n) };
+    if bytes < crate::alloc::MIN_BLOCK {
+        return v;
+    }
     #[cfg(target_os = "linux")]
     {
         const PAGE: usize = 4096;
@@ -759,6 +764,12 @@ pub fn run_blocks_into<F: Real>(
         let width = BLOCK.min(out_chunk.len());
         let mut scratch = take_recycled::<F>(operands.len() * width)
             .unwrap_or_else(|| vec![F::zero(); operands.len() * width]);
+        // Scalar operands' regions are filled once, not per block.
+        for (o, b) in operands.iter().zip(scratch.chunks_exact_mut(width.max(1))) {
+            if let Operand::Scalar(v) = o {
+                b.fill(*v);
+            }
+        }
         let base = ci * chunk_len;
         for (bi, ob) in out_chunk.chunks_mut(BLOCK).enumerate() {
             let start = base + bi * BLOCK;
@@ -770,7 +781,10 @@ pub fn run_blocks_into<F: Real>(
             }
             let mut args: smallvec::SmallVec<[&[F]; MAX_STACK_ARGS]> = smallvec::SmallVec::new();
             for (o, b) in operands.iter().zip(scratch.chunks_exact_mut(width.max(1))) {
-                args.push(o.block(start, len, b, ob));
+                args.push(match o {
+                    Operand::Scalar(_) => &b[..len],
+                    _ => o.block(start, len, b, ob),
+                });
             }
             kernel(ob, &args);
         }
