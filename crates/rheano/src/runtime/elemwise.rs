@@ -1199,6 +1199,16 @@ pub fn run_program_sum<F: Real>(
     run_program_sum_outputs(n, operands, program, kernels, &[]).0
 }
 
+#[inline(always)]
+fn block_sum_body<F: Real, const FMA: bool>(v: &[F]) -> f64 {
+    crate::ops::reduce::lane_sum(v)
+}
+
+dispatched! {
+    /// Σ of a block in float64, at the CPU's vector width.
+    fn block_sum<F>(v: &[F]) -> f64 => block_sum_body
+}
+
 /// [`run_program_sum`] that also stores the values of the registers `extra` (instructions
 /// before the last) as outputs: a loss summed and its gradient stored in one pass.
 pub fn run_program_sum_outputs<F: Real>(
@@ -1216,8 +1226,7 @@ pub fn run_program_sum_outputs<F: Real>(
             .step_by(BLOCK)
             .map(|at| {
                 let blen = BLOCK.min(start + len - at);
-                let total =
-                    crate::ops::reduce::lane_sum(regs.eval(operands, program, kernels, (at, blen)));
+                let total = block_sum(regs.eval(operands, program, kernels, (at, blen)));
                 stores.copy(&regs, (at, blen));
                 total
             })
