@@ -184,13 +184,7 @@ fn sigmoid_and_its_complement_from_one_pass_within_2_ulp() {
 /// 2 float64 ULP of the truth).
 #[test]
 fn float32_lanes_random_points_within_2_ulp() {
-    let mut seed = 0x5eed_u64;
-    let mut uniform = move || {
-        seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (seed >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut uniform = uniform_from(0x5eed_u64);
     let xs: Vec<f32> = (0..400_000)
         .map(|i| {
             let u = uniform();
@@ -355,6 +349,16 @@ fn ultra_fast_sigmoid_max_error() {
     assert!((e - 0.0276).abs() < 0.0005, "max error {e}");
 }
 
+/// A reproducible stream of uniform numbers in [0, 1) (a 64-bit LCG's top 53 bits).
+fn uniform_from(mut seed: u64) -> impl FnMut() -> f64 {
+    move || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
 fn parse_row(s: &str) -> Vec<f64> {
     s.split_whitespace().map(|t| t.parse().unwrap()).collect()
 }
@@ -446,13 +450,7 @@ fn softmax_rows_float32() {
 /// float64 ULP of the truth).
 #[test]
 fn float32_softmax_rows_within_1_ulp() {
-    let mut seed = 0xfeed_u64;
-    let mut uniform = move || {
-        seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (seed >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut uniform = uniform_from(0xfeed_u64);
     let m32 = T::fmatrix("m");
     let m64 = T::dmatrix("m");
     let y = T::lvector("y");
@@ -512,13 +510,7 @@ fn float32_softmax_rows_within_1_ulp() {
 /// the kernel hands to the general one), in both dtypes and several row lengths.
 #[test]
 fn softmax_with_bias_is_the_softmax_of_the_sum() {
-    let mut seed = 0x5eed_u64;
-    let mut uniform = move || {
-        seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (seed >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut uniform = uniform_from(0x5eed_u64);
     for dtype in [DType::Float64, DType::Float32] {
         let x = T::tensor(dtype, &[false, false], "x");
         let b = T::tensor(dtype, &[false], "b");

@@ -604,7 +604,6 @@ pub fn softmax_axis<F: Real>(x: &ArrayD<F>, axis: usize, log: bool) -> ArrayD<F>
     // Rows of the last axis are contiguous: one row kernel from the input into a fresh output,
     // in parallel for large inputs.
     if axis + 1 == x.ndim() {
-        use rayon::prelude::*;
         let xs = x.as_standard_layout();
         let src = xs.as_slice().expect("standard layout");
         let n = x.shape()[axis].max(1);
@@ -616,15 +615,7 @@ pub fn softmax_axis<F: Real>(x: &ArrayD<F>, axis: usize, log: bool) -> ArrayD<F>
             let mut stats = vec![None; r.len() / n];
             softmax_rows(r, o, n, log, false, &mut scratch, &mut stats);
         };
-        if src.len() >= 1 << 15 {
-            buf.par_chunks_mut(n * rows_per_block)
-                .zip(src.par_chunks(n * rows_per_block))
-                .for_each(block);
-        } else {
-            buf.chunks_mut(n * rows_per_block)
-                .zip(src.chunks(n * rows_per_block))
-                .for_each(block);
-        }
+        over_row_blocks(&mut buf, src, n * rows_per_block, block);
         return ArrayD::from_shape_vec(x.raw_dim(), buf).expect("shape");
     }
     let mut out = x.to_owned();
@@ -865,7 +856,6 @@ fn softmax_short_rows<F: Real, const FMA: bool>(
 /// [`softmax_short_rows`] loads each group of rows; a row it declines is summed on its own and
 /// goes through the general kernel. In parallel over blocks of rows for large inputs.
 fn softmax_bias_short_rows<F: Real>(src: &[F], bias: &[F], out: &mut [F], n: usize) {
-    use rayon::prelude::*;
     crate::runtime::elemwise::dispatched!(
         fn short_rows<F>(
             src: &[F],
@@ -891,14 +881,24 @@ fn softmax_bias_short_rows<F: Real>(src: &[F], bias: &[F], out: &mut [F], n: usi
             }
         }
     };
+    over_row_blocks(out, src, n * ROWS, block);
+}
+
+/// `block(out piece, src piece)` over both cut into pieces of `len` (whole rows), in parallel
+/// for large inputs.
+fn over_row_blocks<F: Real>(
+    out: &mut [F],
+    src: &[F],
+    len: usize,
+    block: impl Fn((&mut [F], &[F])) + Sync + Send,
+) {
+    use rayon::prelude::*;
     if src.len() >= 1 << 15 {
-        out.par_chunks_mut(n * ROWS)
-            .zip(src.par_chunks(n * ROWS))
+        out.par_chunks_mut(len)
+            .zip(src.par_chunks(len))
             .for_each(block);
     } else {
-        out.chunks_mut(n * ROWS)
-            .zip(src.chunks(n * ROWS))
-            .for_each(block);
+        out.chunks_mut(len).zip(src.chunks(len)).for_each(block);
     }
 }
 
