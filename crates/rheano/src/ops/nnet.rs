@@ -818,23 +818,29 @@ fn softmax_short_rows<F: Real, const FMA: bool>(
                 col[r] = if log { a } else { e };
             }
         }
+        // (The branch on `log` outside the loops: each loop then runs on whole vectors.)
         let mut scale = [0.0f64; G];
-        for r in 0..G {
-            scale[r] = if log {
-                rest[r].ln_1p()
-            } else {
-                1.0 / (1.0 + rest[r])
-            };
-        }
-        for (j, col) in t.iter_mut().enumerate() {
+        if log {
             for r in 0..G {
-                col[r] = if log {
-                    (col[r] - m[r]) - scale[r]
-                } else if j == arg[r] {
-                    scale[r]
-                } else {
-                    col[r] * scale[r]
-                };
+                scale[r] = rest[r].ln_1p();
+            }
+            for col in t.iter_mut() {
+                for r in 0..G {
+                    col[r] = (col[r] - m[r]) - scale[r];
+                }
+            }
+        } else {
+            for r in 0..G {
+                scale[r] = 1.0 / (1.0 + rest[r]);
+            }
+            for (j, col) in t.iter_mut().enumerate() {
+                for r in 0..G {
+                    col[r] = if j == arg[r] {
+                        scale[r]
+                    } else {
+                        col[r] * scale[r]
+                    };
+                }
             }
         }
         for r in 0..gr {
