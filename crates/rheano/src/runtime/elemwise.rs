@@ -602,6 +602,38 @@ pub fn prefetch<T>(data: &[T]) {
     }
 }
 
+/// The blocks of an output being written block by block, by address: a block further on is
+/// requested from memory while one is computed, so that the stores of a program whose last pass
+/// writes the output (after passes over registers that read only the inputs) find their lines
+/// in cache instead of waiting on each one in turn (hard_sigmoid's 10⁷ float64: 17.2 → 14.6 ms
+/// on one thread). In the single-kernel runner it measured both ways (relu faster,
+/// ultra_fast_sigmoid slower), so it is left out there.
+struct NextBlocks {
+    start: usize,
+    bytes: usize,
+    block_bytes: usize,
+}
+
+impl NextBlocks {
+    fn of<F>(out: &[F]) -> NextBlocks {
+        NextBlocks {
+            start: out.as_ptr() as usize,
+            bytes: std::mem::size_of_val(out),
+            block_bytes: BLOCK * std::mem::size_of::<F>(),
+        }
+    }
+
+    /// Requests block `i` (nothing past the end).
+    #[inline]
+    fn request(&self, i: usize) {
+        let lo = i * self.block_bytes;
+        let hi = (lo + self.block_bytes).min(self.bytes);
+        for off in (lo..hi).step_by(64) {
+            prefetch_line((self.start + off) as *const u8);
+        }
+    }
+}
+
 /// Asks the CPU to bring the cache line holding `x` into L2 (any address: a prefetch never
 /// faults, so a kernel may request the next block past the end of its slice).
 #[inline(always)]
@@ -1082,7 +1114,10 @@ pub fn run_program_into<F: Real>(
     let n = out.len();
     let chunk = |(ci, out_chunk): (usize, &mut [F]), chunk_len: usize| {
         let mut regs = Registers::new(operands, program, BLOCK.min(out_chunk.len()));
+        let next_out = NextBlocks::of(out_chunk);
         for (bi, ob) in out_chunk.chunks_mut(BLOCK).enumerate() {
+            // Two blocks ahead: one block's computation is too short to hide the fetch.
+            next_out.request(bi + 2);
             let at = (ci * chunk_len + bi * BLOCK, ob.len());
             regs.eval_into(operands, program, kernels, at, Some(ob));
         }
