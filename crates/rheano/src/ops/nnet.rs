@@ -695,6 +695,9 @@ fn softmax_rows_then<F: Real>(
             .enumerate()
         {
             let next = src.get((i + 1) * n..(i + 2) * n).unwrap_or(&[]);
+            // The row's output is written by the last pass: requested now, it arrives during
+            // the first two.
+            crate::runtime::elemwise::prefetch(o);
             softmax_rows_then(r, o, n, log, want_arg, scratch, st, next);
         }
         return;
