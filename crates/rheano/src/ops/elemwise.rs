@@ -133,13 +133,13 @@ impl Elemwise {
             DType::Float64 => {
                 let kernel = block_fn::<f64>(self.scalar).expect("checked by can_overwrite");
                 perform_over(self, types, inputs, dest_pos, dest, fallback, |buf, ops| {
-                    run_blocks_into(buf, ops, kernel)
+                    run_blocks_into(buf, ops, kernel, false)
                 })
             }
             _ => {
                 let kernel = block_fn::<f32>(self.scalar).expect("checked by can_overwrite");
                 perform_over(self, types, inputs, dest_pos, dest, fallback, |buf, ops| {
-                    run_blocks_into(buf, ops, kernel)
+                    run_blocks_into(buf, ops, kernel, false)
                 })
             }
         }
@@ -278,7 +278,8 @@ fn run_float<F: Real>(e: &Elemwise, inputs: &[&Value], shape: &[usize]) -> Resul
         .ok_or_else(|| Error::ty(e.to_string(), "this operation needs integer or bool inputs"))?;
     let n = shape.iter().product();
     let operands: Vec<Operand<F>> = inputs.iter().map(|v| operand::<F>(v, shape)).collect();
-    let out = run_blocks(n, &operands, kernel);
+    // A kernel that only moves data waits on its output's lines: request them ahead.
+    let out = run_blocks(n, &operands, kernel, e.scalar.cost() == 1);
     Ok(F::wrap(
         ArrayD::from_shape_vec(IxDyn(shape), out).expect("shape"),
     ))
