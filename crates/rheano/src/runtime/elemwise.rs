@@ -606,8 +606,8 @@ pub fn prefetch<T>(data: &[T]) {
 /// requested from memory while one is computed, so that the stores of a program whose last pass
 /// writes the output (after passes over registers that read only the inputs) find their lines
 /// in cache instead of waiting on each one in turn (hard_sigmoid's 10⁷ float64: 17.2 → 14.6 ms
-/// on one thread). In the single-kernel runner it measured both ways (relu faster,
-/// ultra_fast_sigmoid slower), so it is left out there.
+/// on one thread). The single-kernel runner uses it only for kernels that just move data (see
+/// [`run_blocks`]): there it measured both ways.
 struct NextBlocks {
     start: usize,
     bytes: usize,
