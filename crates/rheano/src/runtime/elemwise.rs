@@ -779,7 +779,7 @@ fn program_cost(program: &[crate::ops::composite::Instr]) -> usize {
 
 /// Runs `kernel` over blocks of a fresh output, in parallel for large outputs. With
 /// `request_output` each block's output lines are requested two blocks ahead (see
-/// [`NextBlocks`]): measured faster for a kernel that only moves data (relu over 10⁷ float64
+/// `NextBlocks`): measured faster for a kernel that only moves data (relu over 10⁷ float64
 /// 12.9 → 11.3 ms on one thread), slower for one with more work per element
 /// (ultra_fast_sigmoid 12.5 → 14.5 ms).
 pub fn run_blocks<F: Real>(
