@@ -196,7 +196,13 @@ fn float32_lanes_random_points_within_2_ulp() {
             (if i % 2 == 0 { mag } else { -mag }) as f32
         })
         .collect();
-    let ts: Vec<f32> = (0..xs.len()).map(|i| (i % 3) as f32 * 0.5).collect();
+    // Targets 0, ½ and 1, and uniform in [0, 1] (soft labels: 1 − t rounds).
+    let ts: Vec<f32> = (0..xs.len())
+        .map(|i| match i % 4 {
+            3 => uniform() as f32,
+            k => k as f32 * 0.5,
+        })
+        .collect();
     let x = T::fvector("x");
     let t = T::fvector("t");
     let softplus64 = |x: f64| x.max(0.0) + (-x.abs()).exp().ln_1p();

