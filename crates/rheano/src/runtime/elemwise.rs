@@ -598,9 +598,14 @@ dispatched!(
 /// a later pass over it does not wait on memory.
 #[inline(always)]
 pub fn prefetch<T>(data: &[T]) {
-    let start = data.as_ptr() as *const u8;
-    for off in (0..std::mem::size_of_val(data)).step_by(64) {
-        prefetch_line(start.wrapping_add(off));
+    prefetch_bytes(data.as_ptr() as usize, std::mem::size_of_val(data));
+}
+
+/// [`prefetch`] of the `bytes` bytes at address `start` (memory the caller may not borrow).
+#[inline(always)]
+fn prefetch_bytes(start: usize, bytes: usize) {
+    for off in (0..bytes).step_by(64) {
+        prefetch_line((start + off) as *const u8);
     }
 }
 
@@ -628,11 +633,9 @@ impl NextBlocks {
     /// Requests block `i` (nothing past the end).
     #[inline]
     fn request(&self, i: usize) {
-        let lo = i * self.block_bytes;
+        let lo = (i * self.block_bytes).min(self.bytes);
         let hi = (lo + self.block_bytes).min(self.bytes);
-        for off in (lo..hi).step_by(64) {
-            prefetch_line((self.start + off) as *const u8);
-        }
+        prefetch_bytes(self.start + lo, hi - lo);
     }
 }
 
