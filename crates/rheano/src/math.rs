@@ -82,7 +82,11 @@ pub trait Real: Float + Element {
         } else {
             Self::zero()
         };
-        Self::softplus(-z.abs()) + z * (pos - t)
+        // At z = ±inf with the label on the saturated side the loss is 0 (its limit), not
+        // inf·0 = NaN as Theano's formula gives.
+        let d = pos - t;
+        let linear = if d == Self::zero() { d } else { z * d };
+        Self::softplus(-z.abs()) + linear
     }
 
     /// x / (1 + |x|), with the limits ±1 at ±inf.
@@ -399,12 +403,19 @@ pub fn log1p_core_with<const FMA: bool>(u: f64) -> f64 {
 /// (truncation < 2⁻³⁵ relative).
 #[inline(always)]
 pub fn log1p_core_prec<const FMA: bool>(u: f64, single: bool) -> f64 {
-    const LN2_HI: f64 = 6.931_471_803_691_238e-1;
-    const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
     let y = 1.0 + u;
     // The part of u lost when forming y, relative to y: log1p(u) ≈ log(y) + c (all of it when
     // u < 2⁻⁵³, so float32 needs it too).
-    let c = (u - (y - 1.0)) / y;
+    log1p_from_sum::<FMA>(y, (u - (y - 1.0)) / y, single)
+}
+
+/// [`log1p_core_prec`] of u given y = 1 + u (rounded) and c = (u − (y − 1))/y, the part of u
+/// lost in y relative to y (c needs only a few correct bits: it is below half an ULP of the
+/// result). A caller that also divides by 1 + u (σ) shares its reciprocal for c.
+#[inline(always)]
+pub fn log1p_from_sum<const FMA: bool>(y: f64, c: f64, single: bool) -> f64 {
+    const LN2_HI: f64 = 6.931_471_803_691_238e-1;
+    const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
     let big = y > std::f64::consts::SQRT_2;
     let k = if big { 1.0 } else { 0.0 };
     let ym = if big { y * 0.5 } else { y };

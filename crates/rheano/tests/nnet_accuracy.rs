@@ -178,6 +178,92 @@ fn sigmoid_and_its_complement_from_one_pass_within_2_ulp() {
     }
 }
 
+/// A summed crossentropy of σ(z) and σ(z) itself (a loss and its gradient's σ(z) − t) from one
+/// pass: one program, one e^−|z| and one division shared by σ and log1p. With t = 0 the
+/// crossentropy is softplus(z), with t = 1 softplus(−z), so both are checked against the mpmath
+/// fixtures of σ and softplus: within 2 ULP (σ exact where the truth is 0 or 1), point by point
+/// (one-element calls: the sum is the element) and over whole vectors (σ), in both dtypes.
+#[test]
+fn sigmoid_and_its_crossentropy_from_one_pass_within_2_ulp() {
+    let ulps = |dtype: DType, g: f64, w: f64| {
+        if dtype == DType::Float64 {
+            ulps64(g, w)
+        } else {
+            ulps32(g as f32, w as f32)
+        }
+    };
+    let vector = |xs: Vec<f64>, dtype: DType| Value::from(Array1::from(xs)).cast(dtype);
+    for dtype in [DType::Float64, DType::Float32] {
+        let z = T::tensor(dtype, &[false], "z");
+        let t = T::tensor(dtype, &[false], "t");
+        let one = T::tensor(dtype, &[false], "one");
+        let loss = T::nnet::sigmoid_binary_crossentropy(&z, &t).sum();
+        let s = T::nnet::sigmoid(&z) * &one;
+        let f = function(&[&z, &t, &one], &[&loss, &s]).unwrap();
+        let graph = f.debugprint();
+        assert!(
+            !graph.contains("Elemwise")
+                && graph.contains("Sum{Composite{sigmoid_binary_crossentropy(i0, ")
+                && graph.contains("scalar_sigmoid(i0)"),
+            "one program computes both:\n{graph}"
+        );
+        let sig = load(&format!("sigmoid_{dtype}.txt"));
+        let sp: std::collections::HashMap<u64, f64> = load(&format!("softplus_{dtype}.txt"))
+            .into_iter()
+            .map(|(x, y)| (x.to_bits(), y))
+            .collect();
+        let check_sigmoid = |x: f64, g: f64, want: f64| {
+            assert!(
+                ulps(dtype, g, want) <= 2,
+                "σ {dtype} at {x:e}: {g:e}, truth {want:e}"
+            );
+            if want == 0.0 || want == 1.0 {
+                assert_eq!(g, want, "σ {dtype} at {x:e}");
+            }
+        };
+        let mut checked = 0;
+        for &(x, want) in &sig {
+            for (label, sign) in [(0.0, 1.0), (1.0, -1.0)] {
+                let out = f
+                    .call(&[
+                        vector(vec![x], dtype),
+                        vector(vec![label], dtype),
+                        vector(vec![1.0], dtype),
+                    ])
+                    .unwrap();
+                check_sigmoid(x, out[1].to_f64_vec()[0], want);
+                // The crossentropy at t = label is softplus(sign·x).
+                if let Some(&w) = sp.get(&(sign * x).to_bits()) {
+                    let g = out[0].to_f64_vec()[0];
+                    assert!(
+                        ulps(dtype, g, w) <= 2 || (g.is_nan() && w.is_nan()),
+                        "crossentropy {dtype} at {x:e}, t = {label}: {g:e}, truth {w:e}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        // The fixtures share their grid, where x and −x both appear for most points.
+        assert!(checked >= sig.len(), "{checked} of {}", 2 * sig.len());
+        let in_range: Vec<(f64, f64)> =
+            sig.iter().copied().filter(|p| p.0.abs() <= 700.0).collect();
+        for fx in [&sig, &in_range] {
+            let xs: Vec<f64> = fx.iter().map(|p| p.0).collect();
+            let n = xs.len();
+            let out = f
+                .call(&[
+                    vector(xs, dtype),
+                    vector(vec![0.5; n], dtype),
+                    vector(vec![1.0; n], dtype),
+                ])
+                .unwrap();
+            for (&(x, want), g) in fx.iter().zip(out[1].to_f64_vec()) {
+                check_sigmoid(x, g, want);
+            }
+        }
+    }
+}
+
 /// float32 sigmoid, softplus and the binary crossentropy of a sigmoid (computed in float32
 /// lanes where the CPU has FMA) on 400,000 pseudo-random points, uniform in [−80, 80] and
 /// log-uniform in magnitude from 2⁻³⁰ to 2⁶·⁵: within 2 ULP of a float64 reference (itself within
@@ -299,6 +385,24 @@ fn named_edge_values() {
         ev(T::nnet::selu(&x), &[f64::NEG_INFINITY]),
         vec![-1.7580993408473768]
     );
+    // The crossentropy of σ(z) at z = ±inf: 0 when the label is on the saturated side (the
+    // limit; Theano's formula gives inf·0 = NaN), +inf otherwise, in both dtypes.
+    for dtype in [DType::Float64, DType::Float32] {
+        let z = T::tensor(dtype, &[false], "z");
+        let t = T::tensor(dtype, &[false], "t");
+        let f = function(&[&z, &t], &[&T::nnet::sigmoid_binary_crossentropy(&z, &t)]).unwrap();
+        let (inf, ninf) = (f64::INFINITY, f64::NEG_INFINITY);
+        let zs = vec![inf, inf, inf, ninf, ninf, ninf];
+        let ts = vec![1.0, 0.0, 0.5, 0.0, 1.0, 0.5];
+        let got = f
+            .call(&[
+                Value::from(Array1::from(zs)).cast(dtype),
+                Value::from(Array1::from(ts)).cast(dtype),
+            ])
+            .unwrap()[0]
+            .to_f64_vec();
+        assert_eq!(got, vec![0.0, inf, inf, 0.0, inf, inf], "{dtype}");
+    }
 }
 
 #[test]

@@ -551,6 +551,20 @@ fn sigmoid_crossentropy_body<F: Real, const FMA: bool>(s: &mut [F], l: &mut [F],
     }
     let mut buf = [MaybeUninit::uninit(); BLOCK];
     if let Some(zs) = in_exp_range(z, &mut buf) {
+        if FMA {
+            // One division for both: σ's denominator 1 + e is log1p's 1 + u.
+            for (((so, lo), &zv), &tv) in s.iter_mut().zip(l.iter_mut()).zip(zs).zip(t) {
+                let e = crate::math::exp_core_prec::<FMA>(-zv.abs(), single);
+                let d = 1.0 + e;
+                let inv = 1.0 / d;
+                let num = if zv >= 0.0 { 1.0 } else { e };
+                *so = F::c(corrected_quotient::<FMA>(num, d, inv));
+                let sp = crate::math::log1p_from_sum::<FMA>(d, (e - (d - 1.0)) * inv, single);
+                let pos = if zv > 0.0 { 1.0 } else { 0.0 };
+                *lo = F::c(sp + zv * (pos - tv.to_f64()));
+            }
+            return;
+        }
         for (((so, lo), &zv), &tv) in s.iter_mut().zip(l.iter_mut()).zip(zs).zip(t) {
             let e = crate::math::exp_core_prec::<FMA>(-zv.abs(), single);
             *so = F::c(sigmoid_from_exp(zv, e));
