@@ -350,6 +350,20 @@ pub fn sigmoid_pair_f32<const FMA: bool>(x: f32) -> (f32, f32) {
     )
 }
 
+/// (σ(x), softplus(−|x|)) from e = e^−|x| with one division: σ's 1 + e is log1p's 1 + u, and
+/// the part of e lost in it is the low word `dl` σ's quotient corrects for.
+#[inline(always)]
+pub fn sigmoid_softplus_f32_from_exp<const FMA: bool>(x: f32, e: f32) -> (f32, f32) {
+    let num = if x >= 0.0 { 1.0 } else { e };
+    let d = 1.0 + e;
+    let dl = (1.0 - d) + e; // 1 + e = d + dl exactly (|1| ≥ |e|)
+    let inv = 1.0 / d;
+    (
+        corrected_quotient_f32::<FMA>(num, d, dl, inv),
+        log1p_f32_from_sum::<FMA>(d, dl * inv),
+    )
+}
+
 /// num/(d + dl) from inv ≈ 1/d: the quotient with its residual folded back in (FMA).
 #[inline(always)]
 fn corrected_quotient_f32<const FMA: bool>(num: f32, d: f32, dl: f32, inv: f32) -> f32 {
@@ -364,10 +378,17 @@ fn corrected_quotient_f32<const FMA: bool>(num: f32, d: f32, dl: f32, inv: f32) 
 /// error of 1 + u folded back in. About 1 ULP.
 #[inline(always)]
 pub fn log1p_f32_unit<const FMA: bool>(u: f32) -> f32 {
+    let y = 1.0 + u;
+    log1p_f32_from_sum::<FMA>(y, (u - (y - 1.0)) / y)
+}
+
+/// [`log1p_f32_unit`] of u given y = 1 + u (rounded) and c = (u − (y − 1))/y, the part of u
+/// lost in y relative to y (a few correct bits suffice; a caller that also divides by 1 + u
+/// shares its reciprocal).
+#[inline(always)]
+pub fn log1p_f32_from_sum<const FMA: bool>(y: f32, c: f32) -> f32 {
     const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;
-    let y = 1.0 + u;
-    let c = (u - (y - 1.0)) / y;
     let big = y > std::f32::consts::SQRT_2;
     let k = if big { 1.0 } else { 0.0 };
     let ym = if big { y * 0.5 } else { y };

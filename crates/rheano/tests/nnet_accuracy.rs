@@ -245,6 +245,46 @@ fn sigmoid_and_its_crossentropy_from_one_pass_within_2_ulp() {
         }
         // The fixtures share their grid, where x and −x both appear for most points.
         assert!(checked >= sig.len(), "{checked} of {}", 2 * sig.len());
+        // Random points with soft labels (float32: the kernel's float32 lanes), against the
+        // float64 formulas (themselves within 2 float64 ULP of the truth).
+        if dtype == DType::Float32 {
+            let mut uniform = uniform_from(0xc0ffee);
+            for i in 0..20_000 {
+                let mag = if i % 2 == 0 {
+                    80.0 * uniform()
+                } else {
+                    2f64.powf(-30.0 + 36.5 * uniform())
+                };
+                let x = (if i % 4 < 2 { mag } else { -mag }) as f32 as f64;
+                let label = uniform() as f32 as f64;
+                let out = f
+                    .call(&[
+                        vector(vec![x], dtype),
+                        vector(vec![label], dtype),
+                        vector(vec![1.0], dtype),
+                    ])
+                    .unwrap();
+                let e = (-x.abs()).exp();
+                let sig_want = if x >= 0.0 {
+                    1.0 / (1.0 + e)
+                } else {
+                    e / (1.0 + e)
+                };
+                let pos = if x > 0.0 { 1.0 } else { 0.0 };
+                let bce_want = e.ln_1p() + x * (pos - label);
+                for (what, g, w) in [
+                    ("σ", out[1].to_f64_vec()[0], sig_want),
+                    ("crossentropy", out[0].to_f64_vec()[0], bce_want),
+                ] {
+                    let w32 = w as f32;
+                    let ulp = (f32::from_bits(w32.to_bits() + 1) - w32) as f64;
+                    assert!(
+                        (g - w).abs() <= 2.0 * ulp,
+                        "{what} float32 at {x:e} (t = {label}): {g:e} vs {w:e}"
+                    );
+                }
+            }
+        }
         let in_range: Vec<(f64, f64)> =
             sig.iter().copied().filter(|p| p.0.abs() <= 700.0).collect();
         for fx in [&sig, &in_range] {

@@ -494,7 +494,12 @@ fn within_f32_range<F: Real>(xs: &[F]) -> bool {
 /// random points with soft labels too); float64 lanes there cost a fifth of the kernel's time.
 #[inline(always)]
 fn bce_from_exp_f32<F: Real, const FMA: bool>(z: F, t: F, e: f32) -> F {
-    let sp = crate::math::log1p_f32_unit::<FMA>(e);
+    bce_from_softplus_f32::<F, FMA>(z, t, crate::math::log1p_f32_unit::<FMA>(e))
+}
+
+/// [`bce_from_exp_f32`] given sp = softplus(−|z|).
+#[inline(always)]
+fn bce_from_softplus_f32<F: Real, const FMA: bool>(z: F, t: F, sp: f32) -> F {
     let z = z.to_f64() as f32;
     let pos = if z > 0.0 { 1.0 } else { 0.0 };
     F::c(crate::math::madd32::<FMA>(z, pos - (t.to_f64() as f32), sp) as f64)
@@ -544,8 +549,9 @@ fn sigmoid_crossentropy_body<F: Real, const FMA: bool>(s: &mut [F], l: &mut [F],
         for (((so, lo), &zv), &tv) in s.iter_mut().zip(l.iter_mut()).zip(z).zip(t) {
             let z32 = zv.to_f64() as f32;
             let e = crate::math::exp_f32_neg::<FMA>(-z32.abs());
-            *so = F::c(crate::math::sigmoid_f32_from_exp::<FMA>(z32, e) as f64);
-            *lo = bce_from_exp_f32::<F, FMA>(zv, tv, e);
+            let (sig, sp) = crate::math::sigmoid_softplus_f32_from_exp::<FMA>(z32, e);
+            *so = F::c(sig as f64);
+            *lo = bce_from_softplus_f32::<F, FMA>(zv, tv, sp);
         }
         return;
     }
