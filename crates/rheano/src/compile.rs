@@ -269,6 +269,7 @@ pub fn function_with(inputs: &[&Var], outputs: &[&Var], opts: FunctionOptions) -
             stack.push((i.clone(), false));
         }
     }
+    let order = reductions_after_their_input(order);
     // Missing inputs.
     for v in &order {
         if v.is_input() && !declared.contains_key(&v.id()) {
@@ -435,6 +436,58 @@ pub fn function_with(inputs: &[&Var], outputs: &[&Var], opts: FunctionOptions) -
             )),
         },
     })
+}
+
+/// The schedule `order` (inputs before their readers) with each reduction moved up to just
+/// after the last of its inputs, so that it reads a freshly computed operand while it is still
+/// in cache (W5's bias gradients, column sums of the two gradient matrices, ran after the
+/// products had evicted them: the 256×256 one 33 → 16 µs per step at one thread). Moving a
+/// step that overwrites nothing earlier keeps every dependency: its inputs still come first,
+/// and a step that overwrites one of them (decided after scheduling, at its last reader) still
+/// comes after it.
+fn reductions_after_their_input(order: Vec<Var>) -> Vec<Var> {
+    let is_reduction = |v: &Var| matches!(v.op(), Some(Op::Reduce(_)));
+    // A value is computed with every output of its node: keyed by the node (or the variable,
+    // for inputs, constants and shared values).
+    let key = |v: &Var| v.owner().map_or((false, v.id()), |(a, _)| (true, a.id()));
+    let mut readers: HashMap<(bool, u64), Vec<usize>> = HashMap::new();
+    for (k, v) in order.iter().enumerate() {
+        if is_reduction(v) {
+            for i in v.owner_inputs() {
+                readers.entry(key(i)).or_default().push(k);
+            }
+        }
+    }
+    if readers.is_empty() {
+        return order;
+    }
+    let mut placed: HashSet<(bool, u64)> = HashSet::new();
+    let mut moved = vec![false; order.len()];
+    let mut out = Vec::with_capacity(order.len());
+    // Places `v`, then every reduction reading it whose inputs are all placed (and so on).
+    let mut pending: Vec<usize> = Vec::new();
+    for k in 0..order.len() {
+        if moved[k] {
+            continue;
+        }
+        pending.push(k);
+        while let Some(j) = pending.pop() {
+            let v = &order[j];
+            moved[j] = true;
+            placed.insert(key(v));
+            out.push(v.clone());
+            for &r in readers.get(&key(v)).map(Vec::as_slice).unwrap_or(&[]) {
+                let ready = order[r]
+                    .owner_inputs()
+                    .iter()
+                    .all(|i| placed.contains(&key(i)));
+                if !moved[r] && ready && !pending.contains(&r) {
+                    pending.push(r);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The in-place phase, after scheduling: an elementwise step writes its output over an input
@@ -984,5 +1037,76 @@ impl Var {
         )?;
         let args: Vec<Value> = inputs.iter().map(|(_, v)| v.clone()).collect();
         Ok(f.call(&args)?.remove(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prelude::*;
+
+    /// In an autoencoder's training step the bias gradients (column sums of the two gradient
+    /// matrices) run right after the step that computes their operand, not after the products
+    /// that the depth-first order puts in between; the step computes what the unrewritten graph
+    /// (`Mode::None`: no fusion, nothing in place) computes.
+    #[test]
+    fn reductions_run_right_after_their_operand() {
+        let m = |r: usize, c: usize, s: usize| {
+            Value::from(ndarray::Array2::from_shape_fn((r, c), |(i, j)| {
+                (((i * 7 + j * 13 + s) % 17) as f64 / 17.0 - 0.5) * 0.3
+            }))
+        };
+        let xv = Value::from(ndarray::Array2::from_shape_fn((8, 12), |(i, j)| {
+            ((i * 3 + j * 5) % 19) as f64 / 19.0
+        }));
+        let run = |mode: Mode| {
+            let w = crate::shared(m(12, 5, 1), "W");
+            let v = crate::shared(m(5, 12, 2), "V");
+            let b = crate::shared(Value::zeros(DType::Float64, &[5]), "b");
+            let c = crate::shared(Value::zeros(DType::Float64, &[12]), "c");
+            let x = T::dmatrix("X");
+            let h = T::nnet::sigmoid(T::dot(&x, &w) + &b);
+            let xr = T::nnet::sigmoid(T::dot(&h, &v) + &c);
+            let cost = T::nnet::binary_crossentropy(&xr, &x).mean();
+            let params = [&w, &v, &b, &c];
+            let updates = crate::sgd(&cost, &params, T::constant(0.1)).unwrap();
+            let f = function_with(
+                &[&x],
+                &[&cost],
+                FunctionOptions {
+                    updates,
+                    mode,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+            let mut got: Vec<f64> = (0..3)
+                .flat_map(|_| f.call(std::slice::from_ref(&xv)).unwrap()[0].to_f64_vec())
+                .collect();
+            for p in [w, v, b, c] {
+                got.extend(p.get_value().unwrap().to_f64_vec());
+            }
+            (f, got)
+        };
+        let (f, got) = run(Mode::FastRun);
+        let steps = &f.program.steps;
+        let mut sums = 0;
+        for (k, s) in steps.iter().enumerate() {
+            if matches!(s.op, Op::Reduce(_)) {
+                sums += 1;
+                assert!(
+                    k > 0 && s.inputs.iter().any(|i| steps[k - 1].outputs.contains(i)),
+                    "step {k} ({}) does not follow its operand:\n{}",
+                    s.op,
+                    f.debugprint()
+                );
+            }
+        }
+        assert_eq!(sums, 2, "{}", f.debugprint());
+        let (_, want) = run(Mode::None);
+        assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() <= 1e-13 * w.abs().max(1.0), "{g} vs {w}");
+        }
     }
 }
