@@ -389,6 +389,13 @@ fn shape_ops() {
     assert_eq!(run(&m.shape(), &ins()).to_i64_vec(), vec![2, 3]);
     let d = run(&m.dimshuffle(&[Some(1), None, Some(0)]), &ins());
     assert_eq!(d.shape(), &[3, 1, 2]);
+    // Broadcast dims added around the kept ones (in order): the same elements, new shape.
+    let d = run(&m.dimshuffle(&[None, Some(0), None, Some(1)]), &ins());
+    assert_eq!(d.shape(), &[1, 2, 1, 3]);
+    assert_eq!(d.to_f64_vec(), run(&m, &ins()).to_f64_vec());
+    let d = run(&m.t().dimshuffle(&[Some(0), None, Some(1)]), &ins());
+    assert_eq!(d.shape(), &[3, 1, 2]);
+    assert_eq!(d.to_f64_vec(), vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
     let r = T::drow("r");
     assert_eq!(
         run(

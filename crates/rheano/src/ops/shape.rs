@@ -55,6 +55,26 @@ impl DimShuffle {
         // Inline lists (no allocation for the usual few dims).
         type Dims = smallvec::SmallVec<[usize; 6]>;
         let kept: Dims = self.new_order.iter().flatten().copied().collect();
+        // Only length-1 dimensions added or dropped, the others in order (a bias broadcast over
+        // a batch): the same elements in the same order, under the new shape.
+        if kept.windows(2).all(|w| w[0] < w[1])
+            && (0..x.ndim()).all(|d| kept.contains(&d) || x.shape()[d] == 1)
+        {
+            let shape: Dims = self
+                .new_order
+                .iter()
+                .map(|o| o.map_or(1, |d| x.shape()[d]))
+                .collect();
+            return with_value!(x, a => {
+                let data = match a.as_slice() {
+                    Some(s) => s.to_vec(),
+                    None => a.iter().cloned().collect(),
+                };
+                Ok(Element::wrap(
+                    ndarray::ArrayD::from_shape_vec(IxDyn(&shape), data).expect("same size"),
+                ))
+            });
+        }
         with_value!(x, a => {
             let mut v = a.view();
             // Drop the unused (length-1) dimensions, highest first so indices stay valid.

@@ -988,8 +988,15 @@ impl<F: Real> Registers<F> {
         }
         for (o, &at) in operands.iter().zip(&tiles) {
             if let (Operand::Periodic(p), true) = (o, at != NOT_TILED) {
-                for run in buf[at..at + width + p.len()].chunks_mut(p.len()) {
-                    run.copy_from_slice(&p[..run.len()]);
+                // The pattern once, then the filled part doubled (a few copies, not one per
+                // repetition of a short bias).
+                let tile = &mut buf[at..at + width + p.len()];
+                tile[..p.len()].copy_from_slice(p);
+                let mut filled = p.len();
+                while filled < tile.len() {
+                    let run = filled.min(tile.len() - filled);
+                    tile.copy_within(..run, filled);
+                    filled += run;
                 }
             }
         }
