@@ -90,7 +90,7 @@ pub fn try_product<F: Real>(
                 bp[kk * BROADCAST_COLS + j] = if tb { b[j * k + kk] } else { b[kk * n + j] };
             }
         }
-        rows_broadcast(a, k, 1, k, &bp, out, n, accumulate, alpha);
+        rows_broadcast(a, k, &bp, out, n, accumulate, alpha);
         return true;
     }
     match (ta, tb) {
@@ -147,12 +147,10 @@ fn small_rows_product(ta: bool, (m, n, k): (usize, usize, usize)) -> bool {
 const BROADCAST_COLS: usize = 16;
 
 dispatched! {
-    /// `out` (m×n row-major) = or += `alpha`·A·B for A (m×k, element (i, kk) at
-    /// `i·a_rs + kk·a_cs`) and B packed k×[`BROADCAST_COLS`] (zero columns past n).
+    /// `out` (m×n row-major) = or += `alpha`·A·B for A (m×k row-major) and B packed
+    /// k×[`BROADCAST_COLS`] (zero columns past n).
     fn rows_broadcast<F>(
         a: &[F],
-        a_rs: usize,
-        a_cs: usize,
         k: usize,
         bp: &[F],
         out: &mut [F],
@@ -162,12 +160,9 @@ dispatched! {
     ) => rows_broadcast_body
 }
 
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn rows_broadcast_body<F: Real, const FMA: bool>(
     a: &[F],
-    a_rs: usize,
-    a_cs: usize,
     k: usize,
     bp: &[F],
     out: &mut [F],
@@ -178,17 +173,17 @@ fn rows_broadcast_body<F: Real, const FMA: bool>(
     const W: usize = BROADCAST_COLS;
     const R: usize = 4;
     let m = out.len() / n;
-    assert!(n <= W && bp.len() >= k * W && a.len() >= (m - 1) * a_rs + (k - 1) * a_cs + 1);
+    assert!(n <= W && bp.len() >= k * W && a.len() >= m * k);
     let mut i = 0;
     while i < m {
-        let r0 = i * a_rs;
-        let r1 = (i + 1).min(m - 1) * a_rs;
-        let r2 = (i + 2).min(m - 1) * a_rs;
-        let r3 = (i + 3).min(m - 1) * a_rs;
+        let r0 = i * k;
+        let r1 = (i + 1).min(m - 1) * k;
+        let r2 = (i + 2).min(m - 1) * k;
+        let r3 = (i + 3).min(m - 1) * k;
         let mut acc = [[F::zero(); W]; R];
         for kk in 0..k {
-            let off = kk * a_cs;
-            // SAFETY: the row offsets and kk·a_cs stay within the extent asserted above, and
+            let off = kk;
+            // SAFETY: the row offsets plus kk < k stay below m·k ≤ a.len(), and
             // kk·W + W ≤ bp.len().
             let (a0, a1, a2, a3, b) = unsafe {
                 (
