@@ -508,7 +508,12 @@ fn bce_from_softplus_f32<F: Real, const FMA: bool>(z: F, t: F, sp: f32) -> F {
 /// [`bce_from_exp_f32`] with e = e^−|z| in float64 lanes (`single`: to float32 accuracy).
 #[inline(always)]
 fn bce_from_exp<F: Real, const FMA: bool>(z: f64, t: F, e: f64, single: bool) -> F {
-    let sp = crate::math::log1p_core_prec::<FMA>(e, single);
+    bce_from_softplus(z, t, crate::math::log1p_core_prec::<FMA>(e, single))
+}
+
+/// [`bce_from_exp`] given sp = softplus(−|z|).
+#[inline(always)]
+fn bce_from_softplus<F: Real>(z: f64, t: F, sp: f64) -> F {
     let pos = if z > 0.0 { 1.0 } else { 0.0 };
     F::c(sp + z * (pos - t.to_f64()))
 }
@@ -566,8 +571,7 @@ fn sigmoid_crossentropy_body<F: Real, const FMA: bool>(s: &mut [F], l: &mut [F],
                 let num = if zv >= 0.0 { 1.0 } else { e };
                 *so = F::c(corrected_quotient::<FMA>(num, d, inv));
                 let sp = crate::math::log1p_from_sum::<FMA>(d, (e - (d - 1.0)) * inv, single);
-                let pos = if zv > 0.0 { 1.0 } else { 0.0 };
-                *lo = F::c(sp + zv * (pos - tv.to_f64()));
+                *lo = bce_from_softplus(zv, tv, sp);
             }
             return;
         }
