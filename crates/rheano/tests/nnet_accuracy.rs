@@ -221,16 +221,19 @@ fn sigmoid_and_its_crossentropy_from_one_pass_within_2_ulp() {
                 assert_eq!(g, want, "σ {dtype} at {x:e}");
             }
         };
+        // One-element calls: the summed crossentropy is the element's.
+        let call1 = |x: f64, label: f64| {
+            f.call(&[
+                vector(vec![x], dtype),
+                vector(vec![label], dtype),
+                vector(vec![1.0], dtype),
+            ])
+            .unwrap()
+        };
         let mut checked = 0;
         for &(x, want) in &sig {
             for (label, sign) in [(0.0, 1.0), (1.0, -1.0)] {
-                let out = f
-                    .call(&[
-                        vector(vec![x], dtype),
-                        vector(vec![label], dtype),
-                        vector(vec![1.0], dtype),
-                    ])
-                    .unwrap();
+                let out = call1(x, label);
                 check_sigmoid(x, out[1].to_f64_vec()[0], want);
                 // The crossentropy at t = label is softplus(sign·x).
                 if let Some(&w) = sp.get(&(sign * x).to_bits()) {
@@ -257,13 +260,7 @@ fn sigmoid_and_its_crossentropy_from_one_pass_within_2_ulp() {
                 };
                 let x = (if i % 4 < 2 { mag } else { -mag }) as f32 as f64;
                 let label = uniform() as f32 as f64;
-                let out = f
-                    .call(&[
-                        vector(vec![x], dtype),
-                        vector(vec![label], dtype),
-                        vector(vec![1.0], dtype),
-                    ])
-                    .unwrap();
+                let out = call1(x, label);
                 let e = (-x.abs()).exp();
                 let sig_want = if x >= 0.0 {
                     1.0 / (1.0 + e)

@@ -182,15 +182,14 @@ fn rows_broadcast_body<F: Real, const FMA: bool>(
         let r3 = (i + 3).min(m - 1) * k;
         let mut acc = [[F::zero(); W]; R];
         for kk in 0..k {
-            let off = kk;
             // SAFETY: the row offsets plus kk < k stay below m·k ≤ a.len(), and
             // kk·W + W ≤ bp.len().
             let (a0, a1, a2, a3, b) = unsafe {
                 (
-                    *a.get_unchecked(r0 + off),
-                    *a.get_unchecked(r1 + off),
-                    *a.get_unchecked(r2 + off),
-                    *a.get_unchecked(r3 + off),
+                    *a.get_unchecked(r0 + kk),
+                    *a.get_unchecked(r1 + kk),
+                    *a.get_unchecked(r2 + kk),
+                    *a.get_unchecked(r3 + kk),
                     bp.get_unchecked(kk * W..kk * W + W),
                 )
             };
