@@ -146,6 +146,65 @@ fn casts() {
     assert_eq!(T::cast(&d, DType::Float64), d);
 }
 
+/// Float32 inputs of float64 steps (and float64 inputs of float32 ones, through a cast) are
+/// converted block by block as they are read: the values of the whole-array conversion, bit
+/// for bit, for sizes within one block, across blocks, and large enough to run in parallel
+/// chunks; fused, unfused, in place and broadcast.
+#[test]
+fn mixed_float_types_convert_as_they_are_read() {
+    let (f, d) = (T::fmatrix("f"), T::dmatrix("d"));
+    let g = T::fmatrix("g");
+    for &(rows, cols) in &[(3usize, 5usize), (7, 300), (512, 600)] {
+        let n = rows * cols;
+        let fv: Vec<f32> = (0..n)
+            .map(|i| ((i * 37) % 101) as f32 * 0.173 - 8.0)
+            .collect();
+        let gv: Vec<f32> = (0..n)
+            .map(|i| ((i * 11) % 29) as f32 * 0.31 - 4.0)
+            .collect();
+        let dv: Vec<f64> = (0..n).map(|i| ((i * 7) % 23) as f64 * 0.1 + 1e-9).collect();
+        let fa: Value = ArrayD::from_shape_vec(IxDyn(&[rows, cols]), fv.clone())
+            .unwrap()
+            .into();
+        let ga: Value = ArrayD::from_shape_vec(IxDyn(&[rows, cols]), gv.clone())
+            .unwrap()
+            .into();
+        let da: Value = ArrayD::from_shape_vec(IxDyn(&[rows, cols]), dv.clone())
+            .unwrap()
+            .into();
+        // float32 · float64 → float64 (one step).
+        let got = run(&(&f * &d), &[(&f, fa.clone()), (&d, da.clone())]);
+        assert_eq!(got.dtype(), DType::Float64);
+        let want: Vec<f64> = fv.iter().zip(&dv).map(|(&a, &b)| a as f64 * b).collect();
+        assert_eq!(got.to_f64_vec(), want, "{rows}×{cols} f·d");
+        // A float32 program's result times a float64 constant matrix (Theano's
+        // `fmatrix * 0.001` under floatX=float64), then a further float64 op.
+        let e = ((T::nnet::sigmoid(&f) - &g) * &d + 1.0) * &d;
+        let got = run(&e, &[(&f, fa.clone()), (&g, ga.clone()), (&d, da.clone())]);
+        let s32 = run(
+            &(T::nnet::sigmoid(&f) - &g),
+            &[(&f, fa.clone()), (&g, ga.clone())],
+        )
+        .to_f64_vec();
+        let want: Vec<f64> = s32
+            .iter()
+            .zip(&dv)
+            .map(|(&s, &b)| (s * b + 1.0) * b)
+            .collect();
+        assert_eq!(got.to_f64_vec(), want, "{rows}×{cols} fused");
+        // float64 → float32 through a cast, read by a float32 step.
+        let c = T::cast(&d, DType::Float32) * &f;
+        let got = run(&c, &[(&f, fa.clone()), (&d, da.clone())]);
+        assert_eq!(got.dtype(), DType::Float32);
+        let want: Vec<f64> = fv
+            .iter()
+            .zip(&dv)
+            .map(|(&a, &b)| ((b as f32) * a) as f64)
+            .collect();
+        assert_eq!(got.to_f64_vec(), want, "{rows}×{cols} cast");
+    }
+}
+
 #[test]
 fn broadcasting_rules() {
     let m = T::dmatrix("m");

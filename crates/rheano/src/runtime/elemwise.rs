@@ -29,6 +29,35 @@ pub enum Operand<'a, F: Clone> {
     Periodic(Cow<'a, [F]>),
     /// The output buffer's own values: the input an in-place kernel overwrites.
     Dest,
+    /// Same shape as the output, contiguous, stored in the other float type (a float32 input
+    /// of a float64 step): converted block by block as it is read, not copied whole first.
+    Converted(OtherFloat<'a>),
+}
+
+/// A contiguous float input, in whichever float type it is stored.
+pub enum OtherFloat<'a> {
+    F32(&'a [f32]),
+    F64(&'a [f64]),
+}
+
+impl OtherFloat<'_> {
+    /// Elements `start..start + len` as `F` into `buf` (rounded to nearest for float32, as the
+    /// whole-array cast rounds).
+    #[inline]
+    fn convert_into<F: Real>(&self, start: usize, len: usize, buf: &mut [F]) {
+        match self {
+            OtherFloat::F32(s) => {
+                for (b, &x) in buf[..len].iter_mut().zip(&s[start..start + len]) {
+                    *b = F::c(x as f64);
+                }
+            }
+            OtherFloat::F64(s) => {
+                for (b, &x) in buf[..len].iter_mut().zip(&s[start..start + len]) {
+                    *b = F::c(x);
+                }
+            }
+        }
+    }
 }
 
 impl<F: Real> Operand<'_, F> {
@@ -44,6 +73,10 @@ impl<F: Real> Operand<'_, F> {
             }
             Operand::Scalar(v) => {
                 buf[..len].fill(*v);
+                &buf[..len]
+            }
+            Operand::Converted(c) => {
+                c.convert_into(start, len, buf);
                 &buf[..len]
             }
             Operand::Periodic(p) => {
@@ -70,7 +103,7 @@ impl<F: Real> Operand<'_, F> {
         match self {
             Operand::Full(s) => buf[..len].copy_from_slice(&s[start..start + len]),
             Operand::Scalar(v) => buf[..len].fill(*v),
-            Operand::Periodic(_) | Operand::Dest => {
+            Operand::Periodic(_) | Operand::Dest | Operand::Converted(_) => {
                 let _ = self.block(start, len, buf, dest);
             }
         }
@@ -79,6 +112,17 @@ impl<F: Real> Operand<'_, F> {
 
 /// Views `v` (converted to `F`) as an operand of an output of shape `shape`.
 pub fn operand<'a, F: Real>(v: &'a Value, shape: &[usize]) -> Operand<'a, F> {
+    // The other float type, full-shaped and contiguous: converted as it is read.
+    if v.dtype() != F::DTYPE && v.len() > 1 && v.shape() == shape {
+        let other = match v {
+            Value::F32(a) => a.as_slice().map(OtherFloat::F32),
+            Value::F64(a) => a.as_slice().map(OtherFloat::F64),
+            _ => None,
+        };
+        if let Some(o) = other {
+            return Operand::Converted(o);
+        }
+    }
     let a: Cow<'a, ArrayD<F>> = v.to_array::<F>();
     if a.len() == 1 {
         return Operand::Scalar(*a.iter().next().expect("one element"));
@@ -1062,7 +1106,7 @@ impl<F: Real> Registers<F> {
         {
             match o {
                 Operand::Periodic(p) if window(k, p).is_some() => {}
-                Operand::Periodic(_) | Operand::Dest => {
+                Operand::Periodic(_) | Operand::Dest | Operand::Converted(_) => {
                     let dest: &[F] = out_block.as_deref().unwrap_or(&[]);
                     o.fill_block(start, len, reg, dest);
                 }
