@@ -65,15 +65,7 @@ impl DimShuffle {
                 .iter()
                 .map(|o| o.map_or(1, |d| x.shape()[d]))
                 .collect();
-            return with_value!(x, a => {
-                let data = match a.as_slice() {
-                    Some(s) => s.to_vec(),
-                    None => a.iter().cloned().collect(),
-                };
-                Ok(Element::wrap(
-                    ndarray::ArrayD::from_shape_vec(IxDyn(&shape), data).expect("same size"),
-                ))
-            });
+            return x.reshape(&shape);
         }
         with_value!(x, a => {
             let mut v = a.view();

@@ -419,6 +419,23 @@ fn sigmoid_from_exp(x: f64, e: f64) -> f64 {
     num / (1.0 + e)
 }
 
+/// (σ(x), softplus(−|x|)) given e = e^−|x|. With FMA one division serves both: σ's
+/// denominator 1 + e is log1p's 1 + u, and its reciprocal also gives log1p's correction term
+/// (σ's quotient corrected by its exact residual); without FMA, the two as computed apart.
+#[inline(always)]
+fn sigmoid_softplus_from_exp<const FMA: bool>(x: f64, e: f64, single: bool) -> (f64, f64) {
+    if !FMA {
+        let sp = crate::math::log1p_core_prec::<FMA>(e, single);
+        return (sigmoid_from_exp(x, e), sp);
+    }
+    let d = 1.0 + e;
+    let inv = 1.0 / d;
+    let num = if x >= 0.0 { 1.0 } else { e };
+    let sig = corrected_quotient::<FMA>(num, d, inv);
+    let sp = crate::math::log1p_from_sum::<FMA>(d, (e - (d - 1.0)) * inv, single);
+    (sig, sp)
+}
+
 /// softplus(x) for |x| ≤ 708: max(x, 0) + log1p(e^−|x|).
 #[inline(always)]
 fn softplus_fast<const FMA: bool>(x: f64, single: bool) -> f64 {
@@ -606,23 +623,11 @@ fn sigmoid_crossentropy_body<F: Real, const FMA: bool>(s: &mut [F], l: &mut [F],
     }
     let mut buf = [MaybeUninit::uninit(); BLOCK];
     if let Some(zs) = in_exp_range(z, &mut buf) {
-        if FMA {
-            // One division for both: σ's denominator 1 + e is log1p's 1 + u.
-            for (((so, lo), &zv), &tv) in s.iter_mut().zip(l.iter_mut()).zip(zs).zip(t) {
-                let e = crate::math::exp_core_prec::<FMA>(-zv.abs(), single);
-                let d = 1.0 + e;
-                let inv = 1.0 / d;
-                let num = if zv >= 0.0 { 1.0 } else { e };
-                *so = F::c(corrected_quotient::<FMA>(num, d, inv));
-                let sp = crate::math::log1p_from_sum::<FMA>(d, (e - (d - 1.0)) * inv, single);
-                *lo = bce_from_softplus(zv, tv, sp);
-            }
-            return;
-        }
         for (((so, lo), &zv), &tv) in s.iter_mut().zip(l.iter_mut()).zip(zs).zip(t) {
             let e = crate::math::exp_core_prec::<FMA>(-zv.abs(), single);
-            *so = F::c(sigmoid_from_exp(zv, e));
-            *lo = bce_from_exp::<F, FMA>(zv, tv, e, single);
+            let (sig, sp) = sigmoid_softplus_from_exp::<FMA>(zv, e, single);
+            *so = F::c(sig);
+            *lo = bce_from_softplus(zv, tv, sp);
         }
         return;
     }
