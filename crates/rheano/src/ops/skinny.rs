@@ -438,9 +438,41 @@ fn dot_tile<F: Real, const FMA: bool, const L: usize, const R: usize>(
     };
     let head = head.min(ks.end - ks.start);
     let full = ks.end - (ks.end - ks.start - head) % L;
-    // The head and the tail (fewer than L each): one step on zero-padded copies.
-    for (lo, hi) in [(ks.start, ks.start + head), (full, ks.end)] {
-        if hi > lo {
+    // The head and the tail (fewer than L each): one step each. Where the range holds a whole
+    // vector, on the whole vector that starts at the head (or ends at the tail), the lanes
+    // outside it zeroed in both operands (a select, not a copy through memory, which stalls the
+    // load that reads it back); else on zero-padded copies.
+    for (part, (lo, hi)) in [(ks.start, ks.start + head), (full, ks.end)]
+        .into_iter()
+        .enumerate()
+    {
+        if hi > lo && ks.end - ks.start >= L {
+            let n = hi - lo;
+            let (at, keep) = if part == 0 {
+                (lo, 0..n)
+            } else {
+                (hi - L, L - n..L)
+            };
+            let masked = |p: *const F| -> [F; L] {
+                // SAFETY: at ≥ ks.start and at + L ≤ ks.end ≤ stride, within the rows that
+                // `p` starts (asserted above).
+                let v: [F; L] = unsafe { load(p.add(at)) };
+                let mut out = [F::zero(); L];
+                for l in 0..L {
+                    out[l] = if keep.contains(&l) { v[l] } else { F::zero() };
+                }
+                out
+            };
+            let mut av = [[F::zero(); L]; R];
+            for (q, v) in av.iter_mut().enumerate() {
+                *v = masked(pa.wrapping_add(q * stride));
+            }
+            let mut bv = [[F::zero(); L]; NR];
+            for (j, v) in bv.iter_mut().enumerate() {
+                *v = masked(pb.wrapping_add(j * stride));
+            }
+            dot_step::<F, FMA, L, R>(&mut acc, &av, &bv);
+        } else if hi > lo {
             let mut av = [[F::zero(); L]; R];
             let mut bv = [[F::zero(); L]; NR];
             // Element by element: a variable-length copy would call memcpy.
