@@ -21,5 +21,5 @@ for N in 1 2; do
   RAYON_NUM_THREADS=$N taskset -c $CPUS target/release/rheano bench data bench/data json bench/results/rheano-$N.json ${QUICK:+quick}
 done
 # W6: three fresh processes (bench/WORKLOADS.md); the report takes the best.
-for _ in 1 2 3; do taskset -c 0 target/release/rheano compile-time; done
+for _ in 1 2 3; do taskset -c 0 target/release/rheano compile-time; done | tee bench/results/bench_run-w6.log
 bench/.venvs/peers/bin/python bench/report.py bench/results/*.json | tee bench/results/report.md
