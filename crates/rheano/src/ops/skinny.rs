@@ -540,40 +540,44 @@ unsafe fn dot_steps_avx2<F: Real, const L: usize, const R: usize>(
 ) {
     use std::arch::x86_64::*;
     debug_assert_eq!(L * std::mem::size_of::<F>(), 32);
+    // One loop for both types: the element type, its vector type and their intrinsics.
+    macro_rules! steps {
+        ($e:ty, $v:ty, $zero:ident, $load:ident, $fma:ident) => {{
+            let (pa, pb) = (pa.cast::<$e>(), pb.cast::<$e>());
+            // SAFETY: [F; L] is one vector (the caller's condition), so the accumulators are
+            // an array of vectors of the same size.
+            let mut c: [[$v; NR]; R] = std::mem::transmute_copy(acc);
+            for o in steps.step_by(L) {
+                let mut a = [$zero(); R];
+                for (q, v) in a.iter_mut().enumerate() {
+                    *v = $load(pa.add(q * stride + o));
+                }
+                for j in 0..NR {
+                    let b = $load(pb.add(j * stride + o));
+                    for q in 0..R {
+                        c[q][j] = $fma(a[q], b, c[q][j]);
+                    }
+                }
+            }
+            *acc = std::mem::transmute_copy(&c);
+        }};
+    }
     if std::mem::size_of::<F>() == 4 {
-        let (pa, pb) = (pa.cast::<f32>(), pb.cast::<f32>());
-        // SAFETY: [F; L] and __m256 have the same size (asserted by the caller's condition).
-        let mut c: [[__m256; NR]; R] = std::mem::transmute_copy(acc);
-        for o in steps.step_by(L) {
-            let mut a = [_mm256_setzero_ps(); R];
-            for (q, v) in a.iter_mut().enumerate() {
-                *v = _mm256_loadu_ps(pa.add(q * stride + o));
-            }
-            for j in 0..NR {
-                let b = _mm256_loadu_ps(pb.add(j * stride + o));
-                for q in 0..R {
-                    c[q][j] = _mm256_fmadd_ps(a[q], b, c[q][j]);
-                }
-            }
-        }
-        *acc = std::mem::transmute_copy(&c);
+        steps!(
+            f32,
+            __m256,
+            _mm256_setzero_ps,
+            _mm256_loadu_ps,
+            _mm256_fmadd_ps
+        );
     } else {
-        let (pa, pb) = (pa.cast::<f64>(), pb.cast::<f64>());
-        // SAFETY: as above, with __m256d.
-        let mut c: [[__m256d; NR]; R] = std::mem::transmute_copy(acc);
-        for o in steps.step_by(L) {
-            let mut a = [_mm256_setzero_pd(); R];
-            for (q, v) in a.iter_mut().enumerate() {
-                *v = _mm256_loadu_pd(pa.add(q * stride + o));
-            }
-            for j in 0..NR {
-                let b = _mm256_loadu_pd(pb.add(j * stride + o));
-                for q in 0..R {
-                    c[q][j] = _mm256_fmadd_pd(a[q], b, c[q][j]);
-                }
-            }
-        }
-        *acc = std::mem::transmute_copy(&c);
+        steps!(
+            f64,
+            __m256d,
+            _mm256_setzero_pd,
+            _mm256_loadu_pd,
+            _mm256_fmadd_pd
+        );
     }
 }
 
