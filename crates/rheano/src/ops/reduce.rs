@@ -304,7 +304,6 @@ fn sum_trailing(x: &Value, axes: &[usize], out: &TensorType) -> Option<Value> {
     Some(Value::from(arr).into_dtype(out.dtype))
 }
 
-/// Pairwise sum of any element type, accumulated in float64: error O(log n · ε), not O(n · ε).
 /// Float sums over leading axes (a bias gradient: Σ over the batch rows) of a row-major array,
 /// read in place: rows are added into float64 accumulators, pairwise over halves of the rows.
 fn sum_leading(x: &Value, axes: &[usize], out: &TensorType) -> Option<Value> {
