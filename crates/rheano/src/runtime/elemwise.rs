@@ -1354,6 +1354,23 @@ pub fn run_program_sum_outputs<F: Real>(
 ) -> (f64, Vec<Vec<F>>) {
     let mut extras = ExtraOutputs::new(n, operands.len(), program, extra);
     let stores = extras.stores();
+    if let Some(loss) = SigmoidLoss::find(program, operands, extra) {
+        let total = run_sigmoid_loss(n, operands, &loss, stores.dests[0], program_cost(program));
+        return (total, extras.buffers);
+    }
+    let total = interpret_sum(n, operands, program, kernels, &stores);
+    (total, extras.buffers)
+}
+
+/// [`run_program_sum_outputs`] instruction by instruction: each block's registers computed by
+/// the instructions' kernels in turn, summed and stored.
+fn interpret_sum<F: Real>(
+    n: usize,
+    operands: &[Operand<F>],
+    program: &[crate::ops::composite::Instr],
+    kernels: &[BlockFn<F>],
+    stores: &ExtraStores,
+) -> f64 {
     let chunk = |start: usize, len: usize| -> f64 {
         let mut regs = Registers::new(operands, program, BLOCK.min(len.max(1)));
         (start..start + len)
@@ -1366,7 +1383,7 @@ pub fn run_program_sum_outputs<F: Real>(
             })
             .sum()
     };
-    let total = match parallel_chunk_len(n, program_cost(program)) {
+    match parallel_chunk_len(n, program_cost(program)) {
         Some(len) => {
             let starts: Vec<usize> = (0..n).step_by(len).collect();
             let parts: Vec<f64> = starts
@@ -1376,14 +1393,193 @@ pub fn run_program_sum_outputs<F: Real>(
             parts.iter().sum()
         }
         None => chunk(0, n),
-    };
-    (total, extras.buffers)
+    }
 }
+
+/// A fused program that is the binary crossentropy of σ(z) against t, summed, with its
+/// gradient `scale·(σ(z) − t)` stored (a sigmoid output layer's loss and its back-propagation,
+/// as `grad` leaves them once the rewrites have fused them): run as one loop over each block
+/// instead of one pass per instruction, with the same operations in the same order (so the
+/// same values as the instruction-by-instruction run, bit for bit).
+#[derive(Debug, PartialEq)]
+struct SigmoidLoss {
+    /// z as one input, or as the sum of two (a bias added to a product).
+    z: (usize, Option<usize>),
+    /// The target's input.
+    t: usize,
+    /// The scalar input multiplying σ(z) − t, if any.
+    scale: Option<usize>,
+}
+
+impl SigmoidLoss {
+    /// The loss program `program` computes, given its operands and stored registers `extra`.
+    fn find<F: Real>(
+        program: &[crate::ops::composite::Instr],
+        operands: &[Operand<F>],
+        extra: &[usize],
+    ) -> Option<SigmoidLoss> {
+        use ScalarOp::*;
+        let n_in = operands.len();
+        let ins = |r: usize| r.checked_sub(n_in).and_then(|i| program.get(i));
+        let is_input = |r: usize| r < n_in;
+        let last = program.last()?;
+        let (&[zr, t], &[g]) = (last.args.as_slice(), extra) else {
+            return None;
+        };
+        if last.op != SigmoidBinaryCrossentropy || !is_input(t) {
+            return None;
+        }
+        let z = match ins(zr) {
+            None => (zr, None),
+            Some(add) if add.op == Add => match add.args.as_slice() {
+                &[a, b] if is_input(a) && is_input(b) => (a, Some(b)),
+                _ => return None,
+            },
+            Some(_) => return None,
+        };
+        // The gradient: σ(z) − t, or a scalar input times it.
+        let grad = ins(g)?;
+        let (diff, scale) = match (grad.op, grad.args.as_slice()) {
+            (Sub, _) => (g, None),
+            (Mul, &[a, b]) if is_input(a) && matches!(operands[a], Operand::Scalar(_)) => {
+                (b, Some(a))
+            }
+            (Mul, &[a, b]) if is_input(b) && matches!(operands[b], Operand::Scalar(_)) => {
+                (a, Some(b))
+            }
+            _ => return None,
+        };
+        let sub = ins(diff)?;
+        let &[s, t2] = sub.args.as_slice() else {
+            return None;
+        };
+        let sig = ins(s)?;
+        (sub.op == Sub && t2 == t && sig.op == Sigmoid && sig.args == [zr]).then_some(SigmoidLoss {
+            z,
+            t,
+            scale,
+        })
+    }
+}
+
+/// Runs `loss` over the n elements of its operands: returns Σ of the crossentropy and writes
+/// the gradient to the n-element buffer at address `grad` (chunks across rayon's threads, as
+/// the program of `cost` per element would be).
+fn run_sigmoid_loss<F: Real>(
+    n: usize,
+    operands: &[Operand<F>],
+    loss: &SigmoidLoss,
+    grad: usize,
+    cost: usize,
+) -> f64 {
+    let scale = match loss.scale.map(|k| &operands[k]) {
+        Some(Operand::Scalar(v)) => Some(*v),
+        _ => None,
+    };
+    let chunk = |start: usize, len: usize| -> f64 {
+        let mut bufs = [[F::zero(); BLOCK]; 4];
+        let [za, zb, tb, lb] = &mut bufs;
+        let mut total = 0.0;
+        for at in (start..start + len).step_by(BLOCK) {
+            let blen = BLOCK.min(start + len - at);
+            let a = operands[loss.z.0].block(at, blen, za, &[]);
+            let b = loss.z.1.map(|k| operands[k].block(at, blen, zb, &[]));
+            let t = operands[loss.t].block(at, blen, tb, &[]);
+            // SAFETY: `grad` is an n-element buffer that outlives the call, and the blocks of
+            // every chunk write disjoint ranges of it.
+            let g = unsafe { std::slice::from_raw_parts_mut((grad as *mut F).add(at), blen) };
+            total += sigmoid_loss_block(a, b, t, scale, g, &mut lb[..blen]);
+        }
+        total
+    };
+    match parallel_chunk_len(n, cost) {
+        Some(len) => {
+            let starts: Vec<usize> = (0..n).step_by(len).collect();
+            let parts: Vec<f64> = starts
+                .par_iter()
+                .map(|&s| chunk(s, len.min(n - s)))
+                .collect();
+            parts.iter().sum()
+        }
+        None => chunk(0, n),
+    }
+}
+
+/// One block of [`SigmoidLoss`]: z = a (+ b), the crossentropy into `l` (scratch, as long as
+/// `g`) and its sum returned, `scale·(σ(z) − t)` into `g`; each value as the program's own kernels compute
+/// it (σ and the crossentropy from one e^−|z|, as `sigmoid_crossentropy_body`).
+#[inline(always)]
+fn sigmoid_loss_body<F: Real, const FMA: bool>(
+    a: &[F],
+    b: Option<&[F]>,
+    t: &[F],
+    scale: Option<F>,
+    g: &mut [F],
+    l: &mut [F],
+) -> f64 {
+    let n = g.len();
+    let mut zbuf = [MaybeUninit::uninit(); BLOCK];
+    let z: &[F] = match b {
+        Some(b) => {
+            for ((zv, &x), &y) in zbuf.iter_mut().zip(&a[..n]).zip(b) {
+                zv.write(x + y);
+            }
+            // SAFETY: the loop above wrote the first n entries (n ≤ BLOCK: blocks are).
+            unsafe { std::slice::from_raw_parts(zbuf.as_ptr().cast::<F>(), n) }
+        }
+        None => &a[..n],
+    };
+    let grad = |sig: F, tv: F| match scale {
+        Some(s) => s * (sig - tv),
+        None => sig - tv,
+    };
+    let single = F::DTYPE == crate::DType::Float32;
+    let mut buf = [MaybeUninit::uninit(); BLOCK];
+    if single && FMA && n <= BLOCK && within_f32_range(z) {
+        for (((lo, go), &zv), &tv) in l.iter_mut().zip(g.iter_mut()).zip(z).zip(t) {
+            let z32 = zv.to_f64() as f32;
+            let e = crate::math::exp_f32_neg::<FMA>(-z32.abs());
+            let (sig, sp) = crate::math::sigmoid_softplus_f32_from_exp::<FMA>(z32, e);
+            *go = grad(F::c(sig as f64), tv);
+            // As `bce_from_softplus_f32`, from z's float32 value (z > 0 tested in float32
+            // lanes, not converted back to float64 for it).
+            let pos = if z32 > 0.0 { 1.0 } else { 0.0 };
+            let loss = crate::math::madd32::<FMA>(z32, pos - tv.to_f64() as f32, sp);
+            *lo = F::c(loss as f64);
+        }
+    } else if let Some(zs) = in_exp_range(z, &mut buf) {
+        for (((lo, go), &zv), &tv) in l.iter_mut().zip(g.iter_mut()).zip(zs).zip(t) {
+            let e = crate::math::exp_core_prec::<FMA>(-zv.abs(), single);
+            let (sig, sp) = sigmoid_softplus_from_exp::<FMA>(zv, e, single);
+            *go = grad(F::c(sig), tv);
+            *lo = bce_from_softplus(zv, tv, sp);
+        }
+    } else {
+        for (((lo, go), &zv), &tv) in l.iter_mut().zip(g.iter_mut()).zip(z).zip(t) {
+            *go = grad(F::sigmoid(zv), tv);
+            *lo = F::sigmoid_bce(zv, tv);
+        }
+    }
+    crate::ops::reduce::lane_sum(l)
+}
+
+dispatched!(
+    /// [`sigmoid_loss_body`] at the CPU's vector width.
+    fn sigmoid_loss_block<F>(
+        a: &[F],
+        b: Option<&[F]>,
+        t: &[F],
+        scale: Option<F>,
+        g: &mut [F],
+        l: &mut [F],
+    ) -> f64 => sigmoid_loss_body
+);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ops::composite::Instr;
+    use crate::value::Element;
 
     /// Threads by work: a σ over a 256×256 hidden layer is split across two threads, an
     /// addition of the same size is not; chunks are whole blocks and cover the output.
@@ -1448,5 +1644,184 @@ mod tests {
                 );
             }
         }
+    }
+
+    fn instr(op: ScalarOp, args: &[usize]) -> Instr {
+        Instr {
+            op,
+            args: args.to_vec(),
+        }
+    }
+
+    /// A sigmoid output layer's loss and gradient programs (with and without a bias and a
+    /// scale, the scale on either side) run fused give the instruction-by-instruction run's
+    /// values bit for bit, in both dtypes, on blocks that take each path: all within ±80,
+    /// within exp's range, and with trap values (±710, ±745, ±inf, nan, subnormals); on one
+    /// thread and split across two.
+    #[test]
+    fn sigmoid_loss_programs_run_fused_with_the_interpreters_values() {
+        fn check<F: Real>(n: usize) {
+            use ScalarOp::*;
+            let traps = [
+                0.0,
+                -0.0,
+                1e-40,
+                -1e-310,
+                80.5,
+                -100.0,
+                709.0,
+                -710.0,
+                745.5,
+                -746.0,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                f64::NAN,
+                17.0,
+            ];
+            // Block 0 within ±80, block 1 within exp's range, block 2 with traps, the rest
+            // mixed.
+            let z: Vec<F> = (0..n)
+                .map(|i| {
+                    let w = ((i * 7919) % 1000) as f64 / 1000.0 - 0.5;
+                    F::c(match i / BLOCK {
+                        0 => w * 120.0,
+                        1 => w * 1200.0,
+                        2 => traps[i % traps.len()],
+                        _ if i % 251 == 0 => traps[i % traps.len()],
+                        _ => w * 60.0,
+                    })
+                })
+                .collect();
+            let t: Vec<F> = (0..n)
+                .map(|i| {
+                    F::c(if i % 3 == 0 {
+                        (i % 11) as f64 / 10.0
+                    } else {
+                        (i % 2) as f64
+                    })
+                })
+                .collect();
+            let bias: Vec<F> = (0..784).map(|j| F::c((j % 13) as f64 - 6.0)).collect();
+            let scale = F::c(1.0 / 3.0);
+            // (program, extra register, operands' kinds): z, t, bias and scale inputs.
+            let with_bias = vec![
+                instr(Add, &[1, 2]),
+                instr(Sigmoid, &[4]),
+                instr(Sub, &[5, 3]),
+                instr(Mul, &[0, 6]),
+                instr(SigmoidBinaryCrossentropy, &[4, 3]),
+            ];
+            let scale_right = vec![
+                instr(Sigmoid, &[1]),
+                instr(Sub, &[3, 2]),
+                instr(Mul, &[4, 0]),
+                instr(SigmoidBinaryCrossentropy, &[1, 2]),
+            ];
+            let bare = vec![
+                instr(Sigmoid, &[0]),
+                instr(Sub, &[2, 1]),
+                instr(SigmoidBinaryCrossentropy, &[0, 1]),
+            ];
+            let full = |v: &[F]| Operand::Full(Cow::Owned(v.to_vec()));
+            let cases: Vec<(Vec<Instr>, usize, Vec<Operand<F>>)> = vec![
+                (
+                    with_bias,
+                    7,
+                    vec![
+                        Operand::Scalar(scale),
+                        full(&z),
+                        Operand::Periodic(Cow::Owned(bias.clone())),
+                        full(&t),
+                    ],
+                ),
+                (
+                    scale_right,
+                    4,
+                    vec![Operand::Scalar(scale), full(&z), full(&t)],
+                ),
+                (bare, 3, vec![full(&z), full(&t)]),
+            ];
+            for (program, extra, operands) in &cases {
+                let what = format!("{:?} n={n} {program:?}", F::DTYPE);
+                assert!(
+                    SigmoidLoss::find(program, operands, &[*extra]).is_some(),
+                    "{what}"
+                );
+                let kernels: Vec<BlockFn<F>> = program
+                    .iter()
+                    .map(|i| block_fn::<F>(i.op).expect("fusable"))
+                    .collect();
+                let extra = [*extra];
+                let (total, grads) =
+                    run_program_sum_outputs(n, operands, program, &kernels, &extra);
+                let mut reference: ExtraOutputs<F> =
+                    ExtraOutputs::new(n, operands.len(), program, &extra);
+                let stores = reference.stores();
+                let want = interpret_sum(n, operands, program, &kernels, &stores);
+                let same =
+                    |a: f64, b: f64| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
+                assert!(same(total, want), "{what}: sum {total} vs {want}");
+                for (i, (g, w)) in grads[0].iter().zip(&reference.buffers[0]).enumerate() {
+                    assert!(
+                        same(Element::to_f64(*g), Element::to_f64(*w)),
+                        "{what}: gradient {i} (z = {:?}): {g:?} vs {w:?}",
+                        z[i]
+                    );
+                }
+            }
+        }
+        let two = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .expect("pool");
+        for n in [1, 5 * BLOCK + 37] {
+            check::<f64>(n);
+            check::<f32>(n);
+        }
+        two.install(|| {
+            assert!(
+                parallel_chunk_len(150_001, 20).is_some(),
+                "split across threads"
+            );
+            check::<f64>(150_001);
+            check::<f32>(150_001);
+        });
+    }
+
+    /// Programs that only look like the sigmoid loss are left to the interpreter: a gradient
+    /// against another target, of another σ, scaled by a full operand, or σ itself stored.
+    #[test]
+    fn programs_unlike_the_sigmoid_loss_are_not_fused() {
+        use ScalarOp::*;
+        let x = [0.5f64; 4];
+        let full = || Operand::Full(Cow::Borrowed(&x[..]));
+        let ops = [Operand::Scalar(0.5), full(), full(), full()];
+        let loss = |sub_t: usize, sig_z: usize| {
+            vec![
+                instr(Sigmoid, &[sig_z]),
+                instr(Sub, &[4, sub_t]),
+                instr(Mul, &[0, 5]),
+                instr(SigmoidBinaryCrossentropy, &[1, 2]),
+            ]
+        };
+        assert!(SigmoidLoss::find(&loss(2, 1), &ops, &[6]).is_some());
+        assert!(
+            SigmoidLoss::find(&loss(3, 1), &ops, &[6]).is_none(),
+            "other target"
+        );
+        assert!(
+            SigmoidLoss::find(&loss(2, 3), &ops, &[6]).is_none(),
+            "other σ"
+        );
+        assert!(
+            SigmoidLoss::find(&loss(2, 1), &ops, &[5]).is_some(),
+            "σ(z) − t"
+        );
+        assert!(SigmoidLoss::find(&loss(2, 1), &ops, &[4]).is_none(), "σ(z)");
+        let unscaled = [full(), full(), full(), full()];
+        assert!(
+            SigmoidLoss::find(&loss(2, 1), &unscaled, &[6]).is_none(),
+            "full scale"
+        );
     }
 }
