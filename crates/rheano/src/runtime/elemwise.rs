@@ -1243,6 +1243,29 @@ pub fn run_program_outputs<F: Real>(
     let mut out = alloc_output::<F>(n);
     let mut extras = ExtraOutputs::new(n, operands.len(), program, extra);
     let stores = extras.stores();
+    match SigmoidLayer::find(program, operands, extra) {
+        Some(layer) => run_sigmoid_layer(
+            operands,
+            &layer,
+            &mut out,
+            stores.dests[0],
+            program_cost(program),
+        ),
+        None => interpret(operands, program, kernels, &mut out, &stores),
+    }
+    (out, extras.buffers)
+}
+
+/// [`run_program_outputs`] instruction by instruction into `out`: each block's registers
+/// computed by the instructions' kernels in turn, the extra ones stored.
+fn interpret<F: Real>(
+    operands: &[Operand<F>],
+    program: &[crate::ops::composite::Instr],
+    kernels: &[BlockFn<F>],
+    out: &mut [F],
+    stores: &ExtraStores,
+) {
+    let n = out.len();
     let chunk = |(ci, out_chunk): (usize, &mut [F]), chunk_len: usize| {
         let mut regs = Registers::new(operands, program, BLOCK.min(out_chunk.len()));
         for (bi, ob) in out_chunk.chunks_mut(BLOCK).enumerate() {
@@ -1256,9 +1279,8 @@ pub fn run_program_outputs<F: Real>(
             .par_chunks_mut(len)
             .enumerate()
             .for_each(|c| chunk(c, len)),
-        None => chunk((0, &mut out[..]), n.max(1)),
+        None => chunk((0, out), n.max(1)),
     }
-    (out, extras.buffers)
 }
 
 /// The stored outputs of a program's extra registers (instructions before the last), filled
@@ -1393,6 +1415,92 @@ fn interpret_sum<F: Real>(
             parts.iter().sum()
         }
         None => chunk(0, n),
+    }
+}
+
+/// A fused program that is a sigmoid layer's output σ(z), after its complement σ(−z) = 1 − σ(z)
+/// (what the layer's backward pass multiplies by) as a stored register, z one input or the sum
+/// of two (a bias added to a product): run as one loop per block into both outputs, with the
+/// values of the instruction-by-instruction run (which pairs σ(−z) with a later σ(z): the same
+/// kernel on the same z).
+#[derive(Debug, PartialEq)]
+struct SigmoidLayer {
+    /// z as one input, or as the sum of two.
+    z: (usize, Option<usize>),
+}
+
+impl SigmoidLayer {
+    /// The layer program `program` computes, given its operands and stored registers `extra`.
+    fn find<F: Real>(
+        program: &[crate::ops::composite::Instr],
+        operands: &[Operand<F>],
+        extra: &[usize],
+    ) -> Option<SigmoidLayer> {
+        use ScalarOp::*;
+        let n_in = operands.len();
+        let ins = |r: usize| r.checked_sub(n_in).and_then(|i| program.get(i));
+        let last = program.last()?;
+        let &[other] = extra else {
+            return None;
+        };
+        let other = ins(other)?;
+        let (&[zr], &[zr2]) = (last.args.as_slice(), other.args.as_slice()) else {
+            return None;
+        };
+        if (last.op, other.op) != (Sigmoid, SigmoidComplement) || zr != zr2 {
+            return None;
+        }
+        let z = match ins(zr) {
+            None => (zr, None),
+            Some(add) if add.op == Add => match add.args.as_slice() {
+                &[a, b] if a < n_in && b < n_in => (a, Some(b)),
+                _ => return None,
+            },
+            Some(_) => return None,
+        };
+        Some(SigmoidLayer { z })
+    }
+}
+
+/// Runs `layer` into `out` (σ(z), its first output) and the `out.len()`-element buffer at
+/// address `other` (σ(−z), its stored register), chunks across rayon's threads as the program of `cost` per
+/// element would be.
+fn run_sigmoid_layer<F: Real>(
+    operands: &[Operand<F>],
+    layer: &SigmoidLayer,
+    out: &mut [F],
+    other: usize,
+    cost: usize,
+) {
+    let n = out.len();
+    // The program's own `Add` kernel.
+    let add = block_fn::<F>(ScalarOp::Add).expect("Add has a float kernel");
+    let chunk = |(ci, out_chunk): (usize, &mut [F]), chunk_len: usize| {
+        let mut bufs = [[F::zero(); BLOCK]; 3];
+        let [za, zb, zs] = &mut bufs;
+        for (bi, ob) in out_chunk.chunks_mut(BLOCK).enumerate() {
+            let (at, len) = (ci * chunk_len + bi * BLOCK, ob.len());
+            let a = operands[layer.z.0].block(at, len, za, &[]);
+            let z: &[F] = match layer.z.1 {
+                Some(k) => {
+                    let b = operands[k].block(at, len, zb, &[]);
+                    add(&mut zs[..len], &[a, b]);
+                    &zs[..len]
+                }
+                None => a,
+            };
+            // SAFETY: `other` is an n-element buffer that outlives the call, apart from `out`,
+            // and the blocks of every chunk write disjoint ranges of it.
+            let ot = unsafe { std::slice::from_raw_parts_mut((other as *mut F).add(at), len) };
+            sigmoid_pair_block(ob, ot, z);
+        }
+    };
+    match parallel_chunk_len(n, cost) {
+        Some(len) => out
+            .par_chunks_mut(len)
+            .enumerate()
+            .for_each(|c| chunk(c, len)),
+        None => chunk((0, out), n.max(1)),
     }
 }
 
@@ -1822,6 +1930,109 @@ mod tests {
         assert!(
             SigmoidLoss::find(&loss(2, 1), &unscaled, &[6]).is_none(),
             "full scale"
+        );
+    }
+
+    /// A sigmoid layer's σ(z) and σ(−z) programs (with and without a bias) run fused give the instruction-by-instruction run's values bit for bit, in both
+    /// dtypes, on blocks within ±80, within exp's range and with trap values; on one thread and
+    /// split across two. Lookalikes (σ of different z, two σ, σ(−z) after σ(z), which the
+    /// interpreter does not pair) are left to it.
+    #[test]
+    fn sigmoid_layer_programs_run_fused_with_the_interpreters_values() {
+        fn check<F: Real>(n: usize) {
+            use ScalarOp::*;
+            let traps = [
+                0.0, -0.0, 1e-40, -1e-310, 80.5, -709.0, 710.0, -745.5, 746.0,
+            ];
+            let special = [f64::INFINITY, f64::NEG_INFINITY, f64::NAN];
+            let z: Vec<F> = (0..n)
+                .map(|i| {
+                    let w = ((i * 7919) % 1000) as f64 / 1000.0 - 0.5;
+                    F::c(match i / BLOCK {
+                        0 => w * 120.0,
+                        1 => w * 1200.0,
+                        2 => traps[i % traps.len()],
+                        _ if i % 97 == 0 => special[i % special.len()],
+                        _ => w * 60.0,
+                    })
+                })
+                .collect();
+            let bias: Vec<F> = (0..32).map(|j| F::c((j % 7) as f64 - 3.0)).collect();
+            let full = |v: &[F]| Operand::Full(Cow::Owned(v.to_vec()));
+            let cases: Vec<(Vec<Instr>, usize, Vec<Operand<F>>)> = vec![
+                (
+                    vec![
+                        instr(Add, &[0, 1]),
+                        instr(SigmoidComplement, &[2]),
+                        instr(Sigmoid, &[2]),
+                    ],
+                    3,
+                    vec![full(&z), Operand::Periodic(Cow::Owned(bias.clone()))],
+                ),
+                (
+                    vec![instr(SigmoidComplement, &[0]), instr(Sigmoid, &[0])],
+                    1,
+                    vec![full(&z)],
+                ),
+            ];
+            for (program, extra, operands) in &cases {
+                let what = format!("{:?} n={n} {program:?}", F::DTYPE);
+                assert!(
+                    SigmoidLayer::find(program, operands, &[*extra]).is_some(),
+                    "{what}"
+                );
+                let kernels: Vec<BlockFn<F>> = program
+                    .iter()
+                    .map(|i| block_fn::<F>(i.op).expect("fusable"))
+                    .collect();
+                let extra = [*extra];
+                let (out, others) = run_program_outputs(n, operands, program, &kernels, &extra);
+                let mut reference: ExtraOutputs<F> =
+                    ExtraOutputs::new(n, operands.len(), program, &extra);
+                let stores = reference.stores();
+                let mut want = vec![F::zero(); n];
+                interpret(operands, program, &kernels, &mut want, &stores);
+                let same = |a: F, b: F| {
+                    let (a, b) = (Element::to_f64(a), Element::to_f64(b));
+                    a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+                };
+                for i in 0..n {
+                    assert!(same(out[i], want[i]), "{what}: output {i} (z = {:?})", z[i]);
+                    assert!(
+                        same(others[0][i], reference.buffers[0][i]),
+                        "{what}: stored register {i} (z = {:?})",
+                        z[i]
+                    );
+                }
+            }
+        }
+        for n in [1, 5 * BLOCK + 37] {
+            check::<f64>(n);
+            check::<f32>(n);
+        }
+        let two = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .expect("pool");
+        two.install(|| {
+            check::<f64>(150_001);
+            check::<f32>(150_001);
+        });
+        use ScalarOp::*;
+        let x = [0.5f64; 4];
+        let ops = [
+            Operand::Full(Cow::Borrowed(&x[..])),
+            Operand::Full(Cow::Borrowed(&x[..])),
+        ];
+        let two_z = [instr(SigmoidComplement, &[0]), instr(Sigmoid, &[1])];
+        assert!(
+            SigmoidLayer::find(&two_z, &ops, &[2]).is_none(),
+            "σ of two z"
+        );
+        let two_sigmoids = [instr(Sigmoid, &[0]), instr(Sigmoid, &[0])];
+        assert!(
+            SigmoidLayer::find(&two_sigmoids, &ops, &[2]).is_none(),
+            "σ twice"
         );
     }
 }
