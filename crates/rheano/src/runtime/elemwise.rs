@@ -1463,8 +1463,8 @@ impl SigmoidLayer {
 }
 
 /// Runs `layer` into `out` (σ(z), its first output) and the `out.len()`-element buffer at
-/// address `other` (σ(−z), its stored register), chunks across rayon's threads as the program of `cost` per
-/// element would be.
+/// address `other` (σ(−z), its stored register), in chunks across rayon's threads as the
+/// program (of `cost` per element) would run.
 fn run_sigmoid_layer<F: Real>(
     operands: &[Operand<F>],
     layer: &SigmoidLayer,
@@ -1637,10 +1637,9 @@ fn sigmoid_loss_body<F: Real, const FMA: bool>(
         }
         None => &a[..n],
     };
-    let grad = |sig: F, tv: F| match scale {
-        Some(s) => s * (sig - tv),
-        None => sig - tv,
-    };
+    // Unscaled: times one, which changes no value (and keeps a branch out of the loops).
+    let scale = scale.unwrap_or(F::one());
+    let grad = |sig: F, tv: F| scale * (sig - tv);
     let single = F::DTYPE == crate::DType::Float32;
     let mut buf = [MaybeUninit::uninit(); BLOCK];
     if single && FMA && n <= BLOCK && within_f32_range(z) {
