@@ -1760,6 +1760,74 @@ mod tests {
         }
     }
 
+    /// n values of z on every path of the σ kernels: block 0 within ±80 (float32 lanes), block
+    /// 1 within exp's range, block 2 all trap values (±0, subnormals, ±80.5, ±709, ±710, ±745,
+    /// ±inf, nan), the rest within ±30 with a trap every 97th.
+    fn z_on_every_path<F: Real>(n: usize) -> Vec<F> {
+        let traps = [
+            0.0,
+            -0.0,
+            1e-40,
+            -1e-310,
+            80.5,
+            -100.0,
+            709.0,
+            -710.0,
+            745.5,
+            -746.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            17.0,
+        ];
+        (0..n)
+            .map(|i| {
+                let w = ((i * 7919) % 1000) as f64 / 1000.0 - 0.5;
+                F::c(match i / BLOCK {
+                    0 => w * 120.0,
+                    1 => w * 1200.0,
+                    2 => traps[i % traps.len()],
+                    _ if i % 97 == 0 => traps[i % traps.len()],
+                    _ => w * 60.0,
+                })
+            })
+            .collect()
+    }
+
+    /// The block kernels of `program`'s instructions.
+    fn kernels_of<F: Real>(program: &[Instr]) -> Vec<BlockFn<F>> {
+        program
+            .iter()
+            .map(|i| block_fn::<F>(i.op).expect("fusable"))
+            .collect()
+    }
+
+    /// Equal bit for bit (any NaN equal to any NaN).
+    fn same_value(a: f64, b: f64) -> bool {
+        a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+    }
+
+    /// `check::<f64>` and `check::<f32>` on one short and one multi-block length on this
+    /// thread, then on a length split across the chunks of two threads.
+    fn on_one_and_two_threads(check64: fn(usize), check32: fn(usize)) {
+        for n in [1, 5 * BLOCK + 37] {
+            check64(n);
+            check32(n);
+        }
+        let two = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .expect("pool");
+        two.install(|| {
+            assert!(
+                parallel_chunk_len(150_001, 4).is_some(),
+                "split across threads"
+            );
+            check64(150_001);
+            check32(150_001);
+        });
+    }
+
     /// A sigmoid output layer's loss and gradient programs (with and without a bias and a
     /// scale, the scale on either side) run fused give the instruction-by-instruction run's
     /// values bit for bit, in both dtypes, on blocks that take each path: all within ±80,
@@ -1769,36 +1837,8 @@ mod tests {
     fn sigmoid_loss_programs_run_fused_with_the_interpreters_values() {
         fn check<F: Real>(n: usize) {
             use ScalarOp::*;
-            let traps = [
-                0.0,
-                -0.0,
-                1e-40,
-                -1e-310,
-                80.5,
-                -100.0,
-                709.0,
-                -710.0,
-                745.5,
-                -746.0,
-                f64::INFINITY,
-                f64::NEG_INFINITY,
-                f64::NAN,
-                17.0,
-            ];
-            // Block 0 within ±80, block 1 within exp's range, block 2 with traps, the rest
-            // mixed.
-            let z: Vec<F> = (0..n)
-                .map(|i| {
-                    let w = ((i * 7919) % 1000) as f64 / 1000.0 - 0.5;
-                    F::c(match i / BLOCK {
-                        0 => w * 120.0,
-                        1 => w * 1200.0,
-                        2 => traps[i % traps.len()],
-                        _ if i % 251 == 0 => traps[i % traps.len()],
-                        _ => w * 60.0,
-                    })
-                })
-                .collect();
+            let z = z_on_every_path::<F>(n);
+            // Hard and soft labels.
             let t: Vec<F> = (0..n)
                 .map(|i| {
                     F::c(if i % 3 == 0 {
@@ -1810,7 +1850,7 @@ mod tests {
                 .collect();
             let bias: Vec<F> = (0..784).map(|j| F::c((j % 13) as f64 - 6.0)).collect();
             let scale = F::c(1.0 / 3.0);
-            // (program, extra register, operands' kinds): z, t, bias and scale inputs.
+            // (program, extra register, operands): z, t, bias and scale inputs.
             let with_bias = vec![
                 instr(Add, &[1, 2]),
                 instr(Sigmoid, &[4]),
@@ -1850,49 +1890,29 @@ mod tests {
             ];
             for (program, extra, operands) in &cases {
                 let what = format!("{:?} n={n} {program:?}", F::DTYPE);
+                let extra = [*extra];
                 assert!(
-                    SigmoidLoss::find(program, operands, &[*extra]).is_some(),
+                    SigmoidLoss::find(program, operands, &extra).is_some(),
                     "{what}"
                 );
-                let kernels: Vec<BlockFn<F>> = program
-                    .iter()
-                    .map(|i| block_fn::<F>(i.op).expect("fusable"))
-                    .collect();
-                let extra = [*extra];
+                let kernels = kernels_of::<F>(program);
                 let (total, grads) =
                     run_program_sum_outputs(n, operands, program, &kernels, &extra);
                 let mut reference: ExtraOutputs<F> =
                     ExtraOutputs::new(n, operands.len(), program, &extra);
                 let stores = reference.stores();
                 let want = interpret_sum(n, operands, program, &kernels, &stores);
-                let same =
-                    |a: f64, b: f64| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
-                assert!(same(total, want), "{what}: sum {total} vs {want}");
+                assert!(same_value(total, want), "{what}: sum {total} vs {want}");
                 for (i, (g, w)) in grads[0].iter().zip(&reference.buffers[0]).enumerate() {
                     assert!(
-                        same(Element::to_f64(*g), Element::to_f64(*w)),
+                        same_value(Element::to_f64(*g), Element::to_f64(*w)),
                         "{what}: gradient {i} (z = {:?}): {g:?} vs {w:?}",
                         z[i]
                     );
                 }
             }
         }
-        let two = rayon::ThreadPoolBuilder::new()
-            .num_threads(2)
-            .build()
-            .expect("pool");
-        for n in [1, 5 * BLOCK + 37] {
-            check::<f64>(n);
-            check::<f32>(n);
-        }
-        two.install(|| {
-            assert!(
-                parallel_chunk_len(150_001, 20).is_some(),
-                "split across threads"
-            );
-            check::<f64>(150_001);
-            check::<f32>(150_001);
-        });
+        on_one_and_two_threads(check::<f64>, check::<f32>);
     }
 
     /// Programs that only look like the sigmoid loss are left to the interpreter: a gradient
@@ -1940,22 +1960,7 @@ mod tests {
     fn sigmoid_layer_programs_run_fused_with_the_interpreters_values() {
         fn check<F: Real>(n: usize) {
             use ScalarOp::*;
-            let traps = [
-                0.0, -0.0, 1e-40, -1e-310, 80.5, -709.0, 710.0, -745.5, 746.0,
-            ];
-            let special = [f64::INFINITY, f64::NEG_INFINITY, f64::NAN];
-            let z: Vec<F> = (0..n)
-                .map(|i| {
-                    let w = ((i * 7919) % 1000) as f64 / 1000.0 - 0.5;
-                    F::c(match i / BLOCK {
-                        0 => w * 120.0,
-                        1 => w * 1200.0,
-                        2 => traps[i % traps.len()],
-                        _ if i % 97 == 0 => special[i % special.len()],
-                        _ => w * 60.0,
-                    })
-                })
-                .collect();
+            let z = z_on_every_path::<F>(n);
             let bias: Vec<F> = (0..32).map(|j| F::c((j % 7) as f64 - 3.0)).collect();
             let full = |v: &[F]| Operand::Full(Cow::Owned(v.to_vec()));
             let cases: Vec<(Vec<Instr>, usize, Vec<Operand<F>>)> = vec![
@@ -1976,25 +1981,19 @@ mod tests {
             ];
             for (program, extra, operands) in &cases {
                 let what = format!("{:?} n={n} {program:?}", F::DTYPE);
+                let extra = [*extra];
                 assert!(
-                    SigmoidLayer::find(program, operands, &[*extra]).is_some(),
+                    SigmoidLayer::find(program, operands, &extra).is_some(),
                     "{what}"
                 );
-                let kernels: Vec<BlockFn<F>> = program
-                    .iter()
-                    .map(|i| block_fn::<F>(i.op).expect("fusable"))
-                    .collect();
-                let extra = [*extra];
+                let kernels = kernels_of::<F>(program);
                 let (out, others) = run_program_outputs(n, operands, program, &kernels, &extra);
                 let mut reference: ExtraOutputs<F> =
                     ExtraOutputs::new(n, operands.len(), program, &extra);
                 let stores = reference.stores();
                 let mut want = vec![F::zero(); n];
                 interpret(operands, program, &kernels, &mut want, &stores);
-                let same = |a: F, b: F| {
-                    let (a, b) = (Element::to_f64(a), Element::to_f64(b));
-                    a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
-                };
+                let same = |a: F, b: F| same_value(Element::to_f64(a), Element::to_f64(b));
                 for i in 0..n {
                     assert!(same(out[i], want[i]), "{what}: output {i} (z = {:?})", z[i]);
                     assert!(
@@ -2005,18 +2004,7 @@ mod tests {
                 }
             }
         }
-        for n in [1, 5 * BLOCK + 37] {
-            check::<f64>(n);
-            check::<f32>(n);
-        }
-        let two = rayon::ThreadPoolBuilder::new()
-            .num_threads(2)
-            .build()
-            .expect("pool");
-        two.install(|| {
-            check::<f64>(150_001);
-            check::<f32>(150_001);
-        });
+        on_one_and_two_threads(check::<f64>, check::<f32>);
         use ScalarOp::*;
         let x = [0.5f64; 4];
         let ops = [
