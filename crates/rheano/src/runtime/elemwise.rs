@@ -850,6 +850,40 @@ fn parallel_chunk_len(n: usize, cost: usize) -> Option<usize> {
     })
 }
 
+/// Runs `chunk((i, piece), len)` on each piece i of `out` cut into the chunks of
+/// [`parallel_chunk_len`] for `cost` per element, across rayon's threads; or once on all of
+/// `out` on this thread when it is not worth splitting.
+fn for_each_chunk<F: Send>(
+    out: &mut [F],
+    cost: usize,
+    chunk: impl Fn((usize, &mut [F]), usize) + Sync + Send,
+) {
+    let n = out.len();
+    match parallel_chunk_len(n, cost) {
+        Some(len) => out
+            .par_chunks_mut(len)
+            .enumerate()
+            .for_each(|c| chunk(c, len)),
+        None => chunk((0, out), n.max(1)),
+    }
+}
+
+/// Σ of `chunk(start, len)` over `0..n` cut as [`for_each_chunk`] cuts (the chunks' sums
+/// added in order).
+fn sum_over_chunks(n: usize, cost: usize, chunk: impl Fn(usize, usize) -> f64 + Sync) -> f64 {
+    match parallel_chunk_len(n, cost) {
+        Some(len) => {
+            let starts: Vec<usize> = (0..n).step_by(len).collect();
+            let parts: Vec<f64> = starts
+                .par_iter()
+                .map(|&s| chunk(s, len.min(n - s)))
+                .collect();
+            parts.iter().sum()
+        }
+        None => chunk(0, n),
+    }
+}
+
 /// The work of one element of a fused program, in simple ops.
 fn program_cost(program: &[crate::ops::composite::Instr]) -> usize {
     program.iter().map(|i| i.op.cost()).sum()
@@ -876,7 +910,6 @@ pub fn run_blocks_into<F: Real>(
     kernel: BlockFn<F>,
     request_output: bool,
 ) -> Vec<F> {
-    let n = out.len();
     let chunk = |(ci, out_chunk): (usize, &mut [F]), chunk_len: usize| {
         // Small outputs (the common case in training loops) get small scratch buffers.
         // One pooled scratch buffer, a `width`-long region per operand that is not read in
@@ -914,13 +947,7 @@ pub fn run_blocks_into<F: Real>(
         }
         give_back(scratch);
     };
-    match parallel_chunk_len(n, 1) {
-        Some(len) => out
-            .par_chunks_mut(len)
-            .enumerate()
-            .for_each(|c| chunk(c, len)),
-        None => chunk((0, &mut out[..]), n.max(1)),
-    }
+    for_each_chunk(&mut out, 1, chunk);
     out
 }
 
@@ -1210,7 +1237,6 @@ pub fn run_program_into<F: Real>(
     program: &[crate::ops::composite::Instr],
     kernels: &[BlockFn<F>],
 ) -> Vec<F> {
-    let n = out.len();
     let chunk = |(ci, out_chunk): (usize, &mut [F]), chunk_len: usize| {
         let mut regs = Registers::new(operands, program, BLOCK.min(out_chunk.len()));
         let next_out = NextBlocks::of(out_chunk);
@@ -1221,13 +1247,7 @@ pub fn run_program_into<F: Real>(
             regs.eval_into(operands, program, kernels, at, Some(ob));
         }
     };
-    match parallel_chunk_len(n, program_cost(program)) {
-        Some(len) => out
-            .par_chunks_mut(len)
-            .enumerate()
-            .for_each(|c| chunk(c, len)),
-        None => chunk((0, &mut out[..]), n.max(1)),
-    }
+    for_each_chunk(&mut out, program_cost(program), chunk);
     out
 }
 
@@ -1265,7 +1285,6 @@ fn interpret<F: Real>(
     out: &mut [F],
     stores: &ExtraStores,
 ) {
-    let n = out.len();
     let chunk = |(ci, out_chunk): (usize, &mut [F]), chunk_len: usize| {
         let mut regs = Registers::new(operands, program, BLOCK.min(out_chunk.len()));
         for (bi, ob) in out_chunk.chunks_mut(BLOCK).enumerate() {
@@ -1274,13 +1293,7 @@ fn interpret<F: Real>(
             stores.copy(&regs, at);
         }
     };
-    match parallel_chunk_len(n, program_cost(program)) {
-        Some(len) => out
-            .par_chunks_mut(len)
-            .enumerate()
-            .for_each(|c| chunk(c, len)),
-        None => chunk((0, out), n.max(1)),
-    }
+    for_each_chunk(out, program_cost(program), chunk);
 }
 
 /// The stored outputs of a program's extra registers (instructions before the last), filled
@@ -1405,16 +1418,22 @@ fn interpret_sum<F: Real>(
             })
             .sum()
     };
-    match parallel_chunk_len(n, program_cost(program)) {
-        Some(len) => {
-            let starts: Vec<usize> = (0..n).step_by(len).collect();
-            let parts: Vec<f64> = starts
-                .par_iter()
-                .map(|&s| chunk(s, len.min(n - s)))
-                .collect();
-            parts.iter().sum()
-        }
-        None => chunk(0, n),
+    sum_over_chunks(n, program_cost(program), chunk)
+}
+
+/// Where register `zr` of `program` (with `n_in` inputs) comes from, for the fused loops: an
+/// input, or the sum of two inputs (a bias added to a product).
+fn z_source(
+    program: &[crate::ops::composite::Instr],
+    n_in: usize,
+    zr: usize,
+) -> Option<(usize, Option<usize>)> {
+    let Some(i) = zr.checked_sub(n_in) else {
+        return Some((zr, None));
+    };
+    match (program.get(i)?.op, program[i].args.as_slice()) {
+        (ScalarOp::Add, &[a, b]) if a < n_in && b < n_in => Some((a, Some(b))),
+        _ => None,
     }
 }
 
@@ -1450,15 +1469,9 @@ impl SigmoidLayer {
         if (last.op, other.op) != (Sigmoid, SigmoidComplement) || zr != zr2 {
             return None;
         }
-        let z = match ins(zr) {
-            None => (zr, None),
-            Some(add) if add.op == Add => match add.args.as_slice() {
-                &[a, b] if a < n_in && b < n_in => (a, Some(b)),
-                _ => return None,
-            },
-            Some(_) => return None,
-        };
-        Some(SigmoidLayer { z })
+        Some(SigmoidLayer {
+            z: z_source(program, n_in, zr)?,
+        })
     }
 }
 
@@ -1472,7 +1485,6 @@ fn run_sigmoid_layer<F: Real>(
     other: usize,
     cost: usize,
 ) {
-    let n = out.len();
     // The program's own `Add` kernel.
     let add = block_fn::<F>(ScalarOp::Add).expect("Add has a float kernel");
     let chunk = |(ci, out_chunk): (usize, &mut [F]), chunk_len: usize| {
@@ -1495,13 +1507,7 @@ fn run_sigmoid_layer<F: Real>(
             sigmoid_pair_block(ob, ot, z);
         }
     };
-    match parallel_chunk_len(n, cost) {
-        Some(len) => out
-            .par_chunks_mut(len)
-            .enumerate()
-            .for_each(|c| chunk(c, len)),
-        None => chunk((0, out), n.max(1)),
-    }
+    for_each_chunk(out, cost, chunk);
 }
 
 /// A fused program that is the binary crossentropy of σ(z) against t, summed, with its
@@ -1537,14 +1543,7 @@ impl SigmoidLoss {
         if last.op != SigmoidBinaryCrossentropy || !is_input(t) {
             return None;
         }
-        let z = match ins(zr) {
-            None => (zr, None),
-            Some(add) if add.op == Add => match add.args.as_slice() {
-                &[a, b] if is_input(a) && is_input(b) => (a, Some(b)),
-                _ => return None,
-            },
-            Some(_) => return None,
-        };
+        let z = z_source(program, n_in, zr)?;
         // The gradient: σ(z) − t, or a scalar input times it.
         let grad = ins(g)?;
         let (diff, scale) = match (grad.op, grad.args.as_slice()) {
@@ -1600,22 +1599,12 @@ fn run_sigmoid_loss<F: Real>(
         }
         total
     };
-    match parallel_chunk_len(n, cost) {
-        Some(len) => {
-            let starts: Vec<usize> = (0..n).step_by(len).collect();
-            let parts: Vec<f64> = starts
-                .par_iter()
-                .map(|&s| chunk(s, len.min(n - s)))
-                .collect();
-            parts.iter().sum()
-        }
-        None => chunk(0, n),
-    }
+    sum_over_chunks(n, cost, chunk)
 }
 
 /// One block of [`SigmoidLoss`]: z = a (+ b), the crossentropy into `l` (scratch, as long as
-/// `g`) and its sum returned, `scale·(σ(z) − t)` into `g`; each value as the program's own kernels compute
-/// it (σ and the crossentropy from one e^−|z|, as `sigmoid_crossentropy_body`).
+/// `g`) and its sum returned, `scale·(σ(z) − t)` into `g`; each value as the program's own
+/// kernels compute it (σ and the crossentropy from one e^−|z|, as `sigmoid_crossentropy_body`).
 #[inline(always)]
 fn sigmoid_loss_body<F: Real, const FMA: bool>(
     a: &[F],
