@@ -1068,16 +1068,7 @@ impl<F: Real> Registers<F> {
         }
         for (o, &at) in operands.iter().zip(&tiles) {
             if let (Operand::Periodic(p), true) = (o, at != NOT_TILED) {
-                // The pattern once, then the filled part doubled (a few copies, not one per
-                // repetition of a short bias).
-                let tile = &mut buf[at..at + width + p.len()];
-                tile[..p.len()].copy_from_slice(p);
-                let mut filled = p.len();
-                while filled < tile.len() {
-                    let run = filled.min(tile.len() - filled);
-                    tile.copy_within(..run, filled);
-                    filled += run;
-                }
+                tile_pattern(&mut buf[at..at + width + p.len()], p);
             }
         }
         Registers {
@@ -1421,6 +1412,67 @@ fn interpret_sum<F: Real>(
     sum_over_chunks(n, program_cost(program), chunk)
 }
 
+/// Fills `tile` with `pattern` repeated: the pattern once, then the filled part doubled (a
+/// few copies, not one per repetition of a short bias).
+fn tile_pattern<F: Copy>(tile: &mut [F], pattern: &[F]) {
+    let first = pattern.len().min(tile.len());
+    tile[..first].copy_from_slice(&pattern[..first]);
+    let mut filled = first;
+    while filled < tile.len() {
+        let run = filled.min(tile.len() - filled);
+        tile.copy_within(..run, filled);
+        filled += run;
+    }
+}
+
+/// An operand of a fused loop, read block by block: a short periodic one (a bias row) is tiled
+/// once, so that each block reads its window in place instead of copying the pattern's runs.
+struct BlockSource<'o, 'a, F: Real> {
+    operand: &'o Operand<'a, F>,
+    /// The pattern repeated over `BLOCK` + its length (empty when not tiled).
+    tile: Vec<F>,
+}
+
+impl<'o, 'a, F: Real> BlockSource<'o, 'a, F> {
+    fn new(operand: &'o Operand<'a, F>) -> Self {
+        let tile = match operand {
+            Operand::Periodic(p) if !p.is_empty() && p.len() <= TILE_MAX => {
+                let n = BLOCK + p.len();
+                let mut tile = take_recycled::<F>(n).unwrap_or_else(|| vec![F::zero(); n]);
+                tile_pattern(&mut tile, p);
+                tile
+            }
+            _ => Vec::new(),
+        };
+        BlockSource { operand, tile }
+    }
+
+    /// The operand's values for elements `start..start + len` (len ≤ `BLOCK`), read in place or
+    /// written into `buf`.
+    #[inline]
+    fn block<'b>(&'b self, start: usize, len: usize, buf: &'b mut [F]) -> &'b [F] {
+        match self.operand {
+            Operand::Periodic(p) if !self.tile.is_empty() => {
+                let phase = start % p.len();
+                &self.tile[phase..phase + len]
+            }
+            o => o.block(start, len, buf, &[]),
+        }
+    }
+}
+
+impl<F: Real> Drop for BlockSource<'_, '_, F> {
+    fn drop(&mut self) {
+        give_back(std::mem::take(&mut self.tile));
+    }
+}
+
+/// `k` scratch blocks for a fused loop's chunk, from this thread's pool (not zeroed again at
+/// every call); give them back with [`give_back`].
+fn scratch_blocks<F: Real>(k: usize) -> Vec<F> {
+    take_recycled::<F>(k * BLOCK).unwrap_or_else(|| vec![F::zero(); k * BLOCK])
+}
+
 /// Where register `zr` of `program` (with `n_in` inputs) comes from, for the fused loops: an
 /// input, or the sum of two inputs (a bias added to a product).
 fn z_source(
@@ -1488,14 +1540,19 @@ fn run_sigmoid_layer<F: Real>(
     // The program's own `Add` kernel.
     let add = block_fn::<F>(ScalarOp::Add).expect("Add has a float kernel");
     let chunk = |(ci, out_chunk): (usize, &mut [F]), chunk_len: usize| {
-        let mut bufs = [[F::zero(); BLOCK]; 3];
-        let [za, zb, zs] = &mut bufs;
+        let (a_src, b_src) = (
+            BlockSource::new(&operands[layer.z.0]),
+            layer.z.1.map(|k| BlockSource::new(&operands[k])),
+        );
+        let mut scratch = scratch_blocks::<F>(3);
+        let (za, rest) = scratch.split_at_mut(BLOCK);
+        let (zb, zs) = rest.split_at_mut(BLOCK);
         for (bi, ob) in out_chunk.chunks_mut(BLOCK).enumerate() {
             let (at, len) = (ci * chunk_len + bi * BLOCK, ob.len());
-            let a = operands[layer.z.0].block(at, len, za, &[]);
-            let z: &[F] = match layer.z.1 {
-                Some(k) => {
-                    let b = operands[k].block(at, len, zb, &[]);
+            let a = a_src.block(at, len, za);
+            let z: &[F] = match &b_src {
+                Some(b_src) => {
+                    let b = b_src.block(at, len, zb);
                     add(&mut zs[..len], &[a, b]);
                     &zs[..len]
                 }
@@ -1506,6 +1563,7 @@ fn run_sigmoid_layer<F: Real>(
             let ot = unsafe { std::slice::from_raw_parts_mut((other as *mut F).add(at), len) };
             sigmoid_pair_block(ob, ot, z);
         }
+        give_back(scratch);
     };
     for_each_chunk(out, cost, chunk);
 }
@@ -1584,19 +1642,27 @@ fn run_sigmoid_loss<F: Real>(
         _ => None,
     };
     let chunk = |start: usize, len: usize| -> f64 {
-        let mut bufs = [[F::zero(); BLOCK]; 4];
-        let [za, zb, tb, lb] = &mut bufs;
+        let (a_src, b_src, t_src) = (
+            BlockSource::new(&operands[loss.z.0]),
+            loss.z.1.map(|k| BlockSource::new(&operands[k])),
+            BlockSource::new(&operands[loss.t]),
+        );
+        let mut scratch = scratch_blocks::<F>(4);
+        let (za, rest) = scratch.split_at_mut(BLOCK);
+        let (zb, rest) = rest.split_at_mut(BLOCK);
+        let (tb, lb) = rest.split_at_mut(BLOCK);
         let mut total = 0.0;
         for at in (start..start + len).step_by(BLOCK) {
             let blen = BLOCK.min(start + len - at);
-            let a = operands[loss.z.0].block(at, blen, za, &[]);
-            let b = loss.z.1.map(|k| operands[k].block(at, blen, zb, &[]));
-            let t = operands[loss.t].block(at, blen, tb, &[]);
+            let a = a_src.block(at, blen, za);
+            let b = b_src.as_ref().map(|b_src| b_src.block(at, blen, zb));
+            let t = t_src.block(at, blen, tb);
             // SAFETY: `grad` is an n-element buffer that outlives the call, and the blocks of
             // every chunk write disjoint ranges of it.
             let g = unsafe { std::slice::from_raw_parts_mut((grad as *mut F).add(at), blen) };
             total += sigmoid_loss_block(a, b, t, scale, g, &mut lb[..blen]);
         }
+        give_back(scratch);
         total
     };
     sum_over_chunks(n, cost, chunk)
