@@ -1883,8 +1883,8 @@ mod tests {
         });
     }
 
-    /// A sigmoid output layer's loss and gradient programs (with and without a bias and a
-    /// scale, the scale on either side) run fused give the instruction-by-instruction run's
+    /// A sigmoid output layer's loss and gradient programs (with and without a bias, tiled or
+    /// not, and a scale, the scale on either side) run fused give the instruction-by-instruction run's
     /// values bit for bit, in both dtypes, on blocks that take each path: all within ±80,
     /// within exp's range, and with trap values (±710, ±745, ±inf, nan, subnormals); on one
     /// thread and split across two.
@@ -1903,7 +1903,11 @@ mod tests {
                     })
                 })
                 .collect();
+            // A bias row short enough to be tiled, and one that is not (read run by run).
             let bias: Vec<F> = (0..784).map(|j| F::c((j % 13) as f64 - 6.0)).collect();
+            let long_bias: Vec<F> = (0..TILE_MAX + 3)
+                .map(|j| F::c((j % 5) as f64 - 2.0))
+                .collect();
             let scale = F::c(1.0 / 3.0);
             // (program, extra register, operands): z, t, bias and scale inputs.
             let with_bias = vec![
@@ -1927,12 +1931,22 @@ mod tests {
             let full = |v: &[F]| Operand::Full(Cow::Owned(v.to_vec()));
             let cases: Vec<(Vec<Instr>, usize, Vec<Operand<F>>)> = vec![
                 (
-                    with_bias,
+                    with_bias.clone(),
                     7,
                     vec![
                         Operand::Scalar(scale),
                         full(&z),
                         Operand::Periodic(Cow::Owned(bias.clone())),
+                        full(&t),
+                    ],
+                ),
+                (
+                    with_bias.clone(),
+                    7,
+                    vec![
+                        Operand::Scalar(scale),
+                        full(&z),
+                        Operand::Periodic(Cow::Owned(long_bias)),
                         full(&t),
                     ],
                 ),
