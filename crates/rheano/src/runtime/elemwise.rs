@@ -1473,13 +1473,18 @@ fn scratch_blocks<F: Real>(k: usize) -> Vec<F> {
     take_recycled::<F>(k * BLOCK).unwrap_or_else(|| vec![F::zero(); k * BLOCK])
 }
 
-/// Where register `zr` of `program` (with `n_in` inputs) comes from, for the fused loops: an
-/// input, or the sum of two inputs (a bias added to a product).
-fn z_source(
+/// Where register `zr` of `program` comes from, for the fused loops: an input, or the sum of
+/// two inputs (a bias added to a product). `None` for anything else, and for programs run in
+/// place (an `Operand::Dest` input: the fused loops write fresh outputs only).
+fn z_source<F: Real>(
     program: &[crate::ops::composite::Instr],
-    n_in: usize,
+    operands: &[Operand<F>],
     zr: usize,
 ) -> Option<(usize, Option<usize>)> {
+    if operands.iter().any(|o| matches!(o, Operand::Dest)) {
+        return None;
+    }
+    let n_in = operands.len();
     let Some(i) = zr.checked_sub(n_in) else {
         return Some((zr, None));
     };
@@ -1522,7 +1527,7 @@ impl SigmoidLayer {
             return None;
         }
         Some(SigmoidLayer {
-            z: z_source(program, n_in, zr)?,
+            z: z_source(program, operands, zr)?,
         })
     }
 }
@@ -1601,7 +1606,7 @@ impl SigmoidLoss {
         if last.op != SigmoidBinaryCrossentropy || !is_input(t) {
             return None;
         }
-        let z = z_source(program, n_in, zr)?;
+        let z = z_source(program, operands, zr)?;
         // The gradient: σ(z) − t, or a scalar input times it.
         let grad = ins(g)?;
         let (diff, scale) = match (grad.op, grad.args.as_slice()) {
@@ -1985,7 +1990,8 @@ mod tests {
     }
 
     /// Programs that only look like the sigmoid loss are left to the interpreter: a gradient
-    /// against another target, of another σ, scaled by a full operand, or σ itself stored.
+    /// against another target, of another σ, scaled by a full operand, or σ itself stored; and
+    /// a program run in place.
     #[test]
     fn programs_unlike_the_sigmoid_loss_are_not_fused() {
         use ScalarOp::*;
@@ -2014,6 +2020,11 @@ mod tests {
             "σ(z) − t"
         );
         assert!(SigmoidLoss::find(&loss(2, 1), &ops, &[4]).is_none(), "σ(z)");
+        let in_place = [Operand::Scalar(0.5), Operand::Dest, full(), full()];
+        assert!(
+            SigmoidLoss::find(&loss(2, 1), &in_place, &[6]).is_none(),
+            "run in place"
+        );
         let unscaled = [full(), full(), full(), full()];
         assert!(
             SigmoidLoss::find(&loss(2, 1), &unscaled, &[6]).is_none(),
