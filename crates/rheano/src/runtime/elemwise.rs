@@ -1492,12 +1492,56 @@ fn z_source<F: Real>(
         return None;
     }
     let n_in = operands.len();
-    let Some(i) = zr.checked_sub(n_in) else {
-        return Some((zr, None));
+    let Some(add) = instr_of(program, n_in, zr) else {
+        return (zr < n_in).then_some((zr, None));
     };
-    match (program.get(i)?.op, program[i].args.as_slice()) {
+    match (add.op, add.args.as_slice()) {
         (ScalarOp::Add, &[a, b]) if a < n_in && b < n_in => Some((a, Some(b))),
         _ => None,
+    }
+}
+
+/// The instruction that computes register `r` of `program` (with `n_in` inputs), `None` for an
+/// input register (or one past the program).
+fn instr_of(
+    program: &[crate::ops::composite::Instr],
+    n_in: usize,
+    r: usize,
+) -> Option<&crate::ops::composite::Instr> {
+    r.checked_sub(n_in).and_then(|i| program.get(i))
+}
+
+/// z block by block for a fused loop: one input read as a [`BlockSource`], or the sum of two
+/// (by the `Add` instruction's own kernel, so the same values).
+struct ZBlocks<'o, 'a, F: Real> {
+    a: BlockSource<'o, 'a, F>,
+    b: Option<BlockSource<'o, 'a, F>>,
+    add: BlockFn<F>,
+}
+
+impl<'o, 'a, F: Real> ZBlocks<'o, 'a, F> {
+    fn new(operands: &'o [Operand<'a, F>], (a, b): (usize, Option<usize>)) -> Self {
+        ZBlocks {
+            a: BlockSource::new(&operands[a]),
+            b: b.map(|k| BlockSource::new(&operands[k])),
+            add: block_fn::<F>(ScalarOp::Add).expect("Add has a float kernel"),
+        }
+    }
+
+    /// z for elements `start..start + len`, read in place or computed in `scratch` (three
+    /// blocks).
+    fn block<'b>(&'b self, start: usize, len: usize, scratch: &'b mut [F]) -> &'b [F] {
+        let (za, rest) = scratch.split_at_mut(BLOCK);
+        let (zb, zs) = rest.split_at_mut(BLOCK);
+        let a = self.a.block(start, len, za);
+        match &self.b {
+            Some(b) => {
+                let b = b.block(start, len, zb);
+                (self.add)(&mut zs[..len], &[a, b]);
+                &zs[..len]
+            }
+            None => a,
+        }
     }
 }
 
@@ -1520,13 +1564,11 @@ impl SigmoidLayer {
         extra: &[usize],
     ) -> Option<SigmoidLayer> {
         use ScalarOp::*;
-        let n_in = operands.len();
-        let ins = |r: usize| r.checked_sub(n_in).and_then(|i| program.get(i));
         let last = program.last()?;
         let &[other] = extra else {
             return None;
         };
-        let other = ins(other)?;
+        let other = instr_of(program, operands.len(), other)?;
         let (&[zr], &[zr2]) = (last.args.as_slice(), other.args.as_slice()) else {
             return None;
         };
@@ -1549,27 +1591,12 @@ fn run_sigmoid_layer<F: Real>(
     other: usize,
     cost: usize,
 ) {
-    // The program's own `Add` kernel.
-    let add = block_fn::<F>(ScalarOp::Add).expect("Add has a float kernel");
     let chunk = |(ci, out_chunk): (usize, &mut [F]), chunk_len: usize| {
-        let (a_src, b_src) = (
-            BlockSource::new(&operands[layer.z.0]),
-            layer.z.1.map(|k| BlockSource::new(&operands[k])),
-        );
+        let z_src = ZBlocks::new(operands, layer.z);
         let mut scratch = scratch_blocks::<F>(3);
-        let (za, rest) = scratch.split_at_mut(BLOCK);
-        let (zb, zs) = rest.split_at_mut(BLOCK);
         for (bi, ob) in out_chunk.chunks_mut(BLOCK).enumerate() {
             let (at, len) = (ci * chunk_len + bi * BLOCK, ob.len());
-            let a = a_src.block(at, len, za);
-            let z: &[F] = match &b_src {
-                Some(b_src) => {
-                    let b = b_src.block(at, len, zb);
-                    add(&mut zs[..len], &[a, b]);
-                    &zs[..len]
-                }
-                None => a,
-            };
+            let z = z_src.block(at, len, &mut scratch);
             // SAFETY: `other` is an n-element buffer that outlives the call, apart from `out`,
             // and the blocks of every chunk write disjoint ranges of it.
             let ot = unsafe { std::slice::from_raw_parts_mut((other as *mut F).add(at), len) };
@@ -1586,25 +1613,26 @@ fn run_sigmoid_layer<F: Real>(
 /// instead of one pass per instruction, with the same operations in the same order (so the
 /// same values as the instruction-by-instruction run, bit for bit).
 #[derive(Debug, PartialEq)]
-struct SigmoidLoss {
+struct SigmoidLoss<F> {
     /// z as one input, or as the sum of two (a bias added to a product).
     z: (usize, Option<usize>),
     /// The target's input.
     t: usize,
-    /// The scalar input multiplying σ(z) − t, if any.
-    scale: Option<usize>,
+    /// The scalar multiplying σ(z) − t (one when there is none: times one changes no value,
+    /// and keeps a branch out of the loop).
+    scale: F,
 }
 
-impl SigmoidLoss {
+impl<F: Real> SigmoidLoss<F> {
     /// The loss program `program` computes, given its operands and stored registers `extra`.
-    fn find<F: Real>(
+    fn find(
         program: &[crate::ops::composite::Instr],
         operands: &[Operand<F>],
         extra: &[usize],
-    ) -> Option<SigmoidLoss> {
+    ) -> Option<SigmoidLoss<F>> {
         use ScalarOp::*;
         let n_in = operands.len();
-        let ins = |r: usize| r.checked_sub(n_in).and_then(|i| program.get(i));
+        let ins = |r: usize| instr_of(program, n_in, r);
         let is_input = |r: usize| r < n_in;
         let last = program.last()?;
         let (&[zr, t], &[g]) = (last.args.as_slice(), extra) else {
@@ -1616,14 +1644,14 @@ impl SigmoidLoss {
         let z = z_source(program, operands, zr)?;
         // The gradient: σ(z) − t, or a scalar input times it.
         let grad = ins(g)?;
+        let scalar = |r: usize| match operands.get(r) {
+            Some(Operand::Scalar(v)) => Some(*v),
+            _ => None,
+        };
         let (diff, scale) = match (grad.op, grad.args.as_slice()) {
-            (Sub, _) => (g, None),
-            (Mul, &[a, b]) if is_input(a) && matches!(operands[a], Operand::Scalar(_)) => {
-                (b, Some(a))
-            }
-            (Mul, &[a, b]) if is_input(b) && matches!(operands[b], Operand::Scalar(_)) => {
-                (a, Some(b))
-            }
+            (Sub, _) => (g, F::one()),
+            (Mul, &[a, b]) if scalar(a).is_some() => (b, scalar(a)?),
+            (Mul, &[a, b]) if scalar(b).is_some() => (a, scalar(b)?),
             _ => return None,
         };
         let sub = ins(diff)?;
@@ -1645,34 +1673,27 @@ impl SigmoidLoss {
 fn run_sigmoid_loss<F: Real>(
     n: usize,
     operands: &[Operand<F>],
-    loss: &SigmoidLoss,
+    loss: &SigmoidLoss<F>,
     grad: usize,
     cost: usize,
 ) -> f64 {
-    let scale = match loss.scale.map(|k| &operands[k]) {
-        Some(Operand::Scalar(v)) => Some(*v),
-        _ => None,
-    };
     let chunk = |start: usize, len: usize| -> f64 {
-        let (a_src, b_src, t_src) = (
-            BlockSource::new(&operands[loss.z.0]),
-            loss.z.1.map(|k| BlockSource::new(&operands[k])),
+        let (z_src, t_src) = (
+            ZBlocks::new(operands, loss.z),
             BlockSource::new(&operands[loss.t]),
         );
-        let mut scratch = scratch_blocks::<F>(4);
-        let (za, rest) = scratch.split_at_mut(BLOCK);
-        let (zb, rest) = rest.split_at_mut(BLOCK);
+        let mut scratch = scratch_blocks::<F>(5);
+        let (zb, rest) = scratch.split_at_mut(3 * BLOCK);
         let (tb, lb) = rest.split_at_mut(BLOCK);
         let mut total = 0.0;
         for at in (start..start + len).step_by(BLOCK) {
             let blen = BLOCK.min(start + len - at);
-            let a = a_src.block(at, blen, za);
-            let b = b_src.as_ref().map(|b_src| b_src.block(at, blen, zb));
+            let z = z_src.block(at, blen, zb);
             let t = t_src.block(at, blen, tb);
             // SAFETY: `grad` is an n-element buffer that outlives the call, and the blocks of
             // every chunk write disjoint ranges of it.
             let g = unsafe { std::slice::from_raw_parts_mut((grad as *mut F).add(at), blen) };
-            total += sigmoid_loss_block(a, b, t, scale, g, &mut lb[..blen]);
+            total += sigmoid_loss_block(z, t, loss.scale, g, &mut lb[..blen]);
         }
         give_back(scratch);
         total
@@ -1680,32 +1701,19 @@ fn run_sigmoid_loss<F: Real>(
     sum_over_chunks(n, cost, chunk)
 }
 
-/// One block of [`SigmoidLoss`]: z = a (+ b), the crossentropy into `l` (scratch, as long as
-/// `g`) and its sum returned, `scale·(σ(z) − t)` into `g`; each value as the program's own
-/// kernels compute it (σ and the crossentropy from one e^−|z|, as `sigmoid_crossentropy_body`).
+/// One block of [`SigmoidLoss`]: the crossentropy of σ(z) against t into `l` (scratch, as
+/// long as `g`) and its sum returned, `scale·(σ(z) − t)` into `g`; each value as the program's
+/// own kernels compute it (σ and the crossentropy from one e^−|z|, as
+/// `sigmoid_crossentropy_body`).
 #[inline(always)]
 fn sigmoid_loss_body<F: Real, const FMA: bool>(
-    a: &[F],
-    b: Option<&[F]>,
+    z: &[F],
     t: &[F],
-    scale: Option<F>,
+    scale: F,
     g: &mut [F],
     l: &mut [F],
 ) -> f64 {
     let n = g.len();
-    let mut zbuf = [MaybeUninit::uninit(); BLOCK];
-    let z: &[F] = match b {
-        Some(b) => {
-            for ((zv, &x), &y) in zbuf.iter_mut().zip(&a[..n]).zip(b) {
-                zv.write(x + y);
-            }
-            // SAFETY: the loop above wrote the first n entries (n ≤ BLOCK: blocks are).
-            unsafe { std::slice::from_raw_parts(zbuf.as_ptr().cast::<F>(), n) }
-        }
-        None => &a[..n],
-    };
-    // Unscaled: times one, which changes no value (and keeps a branch out of the loops).
-    let scale = scale.unwrap_or(F::one());
     let grad = |sig: F, tv: F| scale * (sig - tv);
     let single = F::DTYPE == crate::DType::Float32;
     let mut buf = [MaybeUninit::uninit(); BLOCK];
@@ -1715,11 +1723,7 @@ fn sigmoid_loss_body<F: Real, const FMA: bool>(
             let e = crate::math::exp_f32_neg::<FMA>(-z32.abs());
             let (sig, sp) = crate::math::sigmoid_softplus_f32_from_exp::<FMA>(z32, e);
             *go = grad(F::c(sig as f64), tv);
-            // As `bce_from_softplus_f32`, from z's float32 value (z > 0 tested in float32
-            // lanes, not converted back to float64 for it).
-            let pos = if z32 > 0.0 { 1.0 } else { 0.0 };
-            let loss = crate::math::madd32::<FMA>(z32, pos - tv.to_f64() as f32, sp);
-            *lo = F::c(loss as f64);
+            *lo = bce_from_softplus_f32::<F, FMA>(zv, tv, sp);
         }
     } else if let Some(zs) = in_exp_range(z, &mut buf) {
         for (((lo, go), &zv), &tv) in l.iter_mut().zip(g.iter_mut()).zip(zs).zip(t) {
@@ -1740,10 +1744,9 @@ fn sigmoid_loss_body<F: Real, const FMA: bool>(
 dispatched!(
     /// [`sigmoid_loss_body`] at the CPU's vector width.
     fn sigmoid_loss_block<F>(
-        a: &[F],
-        b: Option<&[F]>,
+        z: &[F],
         t: &[F],
-        scale: Option<F>,
+        scale: F,
         g: &mut [F],
         l: &mut [F],
     ) -> f64 => sigmoid_loss_body
