@@ -19,7 +19,7 @@ use super::skinny::{rows_times_packed, PackedRhs, TransposedSums, MAX_COLS};
 use crate::math::Real;
 
 /// Bytes of X per block: with its gradient rows, the block stays in L2 for the second product.
-const BLOCK_BYTES: usize = 128 << 10;
+const BLOCK_BYTES: usize = 256 << 10;
 
 /// Products smaller than this run on the calling thread.
 const PARALLEL_FLOPS: usize = 1 << 18;

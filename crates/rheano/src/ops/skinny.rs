@@ -386,31 +386,43 @@ fn dot_rows_tiled<F: Real, const FMA: bool, const L: usize, const R: usize>(
     let rows = out.len() / n;
     let n_pad = n.div_ceil(NR) * NR;
     assert!(a.len() >= rows * k && bt.len() >= n_pad * k);
-    let mut i = 0;
-    while i < rows {
-        let r = if i + R <= rows { R } else { 1 };
+    // Rows in chunks that stay in L2, each chunk column tile by column tile: a tile's NR rows
+    // of `bt` then stay in L1 across the chunk's row groups (row group by row group, both
+    // tiles' rows of `bt` stream from L2 for every group: they and the group's rows overflow
+    // L1).
+    let size = std::mem::size_of::<F>();
+    let chunk = ((CHUNK_BYTES / (k * size).max(1)) / R * R).max(R);
+    for c0 in (0..rows).step_by(chunk) {
+        let c1 = (c0 + chunk).min(rows);
         for j0 in (0..n).step_by(NR) {
-            let tile = if r == R {
-                dot_tile::<F, FMA, L, R>(&a[i * k..], &bt[j0 * k..], k, 0..k)
-            } else {
-                let t = dot_tile::<F, FMA, L, 1>(&a[i * k..], &bt[j0 * k..], k, 0..k);
-                std::array::from_fn(|q| if q == 0 { t[0] } else { [F::zero(); NR] })
-            };
-            // The tile's columns that exist (the last tile may reach into the padding).
-            for (q, row) in tile.iter().take(r).enumerate() {
-                let o = &mut out[(i + q) * n..(i + q + 1) * n];
-                for (o, &v) in o[j0..].iter_mut().zip(row) {
-                    *o = if accumulate {
-                        *o + alpha * v
-                    } else {
-                        alpha * v
-                    };
+            let mut i = c0;
+            while i < c1 {
+                let r = if i + R <= c1 { R } else { 1 };
+                let tile = if r == R {
+                    dot_tile::<F, FMA, L, R>(&a[i * k..], &bt[j0 * k..], k, 0..k)
+                } else {
+                    let t = dot_tile::<F, FMA, L, 1>(&a[i * k..], &bt[j0 * k..], k, 0..k);
+                    std::array::from_fn(|q| if q == 0 { t[0] } else { [F::zero(); NR] })
+                };
+                // The tile's columns that exist (the last tile may reach into the padding).
+                for (q, row) in tile.iter().take(r).enumerate() {
+                    let o = &mut out[(i + q) * n..(i + q + 1) * n];
+                    for (o, &v) in o[j0..].iter_mut().zip(row) {
+                        *o = if accumulate {
+                            *o + alpha * v
+                        } else {
+                            alpha * v
+                        };
+                    }
                 }
+                i += r;
             }
         }
-        i += r;
     }
 }
+
+/// Bytes of `a` per chunk of rows in [`dot_rows_tiled`]: read once per column tile, from L2.
+const CHUNK_BYTES: usize = 128 << 10;
 
 /// Σ_{k in ks} a[q, k]·bt[j, k] for R rows of `a` and NR rows of `bt` (both of stride
 /// `stride`); `ks` starts at a multiple of L.
@@ -508,6 +520,11 @@ fn dot_tile<F: Real, const FMA: bool, const L: usize, const R: usize>(
         dot_step::<F, FMA, L, R>(&mut acc, &av, &bv);
         o += L;
     }
+    #[cfg(target_arch = "x86_64")]
+    if isa() == Isa::Avx512 && L * std::mem::size_of::<F>() == 64 {
+        // SAFETY: the CPU has AVX-512 (`isa`), and [F; L] is one 512-bit vector.
+        return unsafe { lane_sums_avx512(&acc) };
+    }
     // Plain loops (not `from_fn` closures, which may be compiled out of line without the
     // kernel's target features, turning each FMA into a library call).
     let mut sums = [[F::zero(); NR]; R];
@@ -579,6 +596,44 @@ unsafe fn dot_steps_avx2<F: Real, const L: usize, const R: usize>(
             _mm256_fmadd_pd
         );
     }
+}
+
+/// [`lane_sum`] of every accumulator, in registers: the compiler's own vectorisation of the
+/// scalar halving spills the accumulators and gathers their lanes back (half of the row
+/// kernel's time on float32). The same additions in the same order, so the same sums.
+///
+/// # Safety
+/// The CPU has AVX-512F, and `[F; L]` is one 512-bit vector.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn lane_sums_avx512<F: Real, const L: usize, const R: usize>(
+    acc: &[[[F; L]; NR]; R],
+) -> [[F; NR]; R] {
+    use std::arch::x86_64::*;
+    debug_assert_eq!(L * std::mem::size_of::<F>(), 64);
+    let mut sums = [[F::zero(); NR]; R];
+    for (q, row) in acc.iter().enumerate() {
+        for (j, v) in row.iter().enumerate() {
+            let p = v.as_ptr();
+            sums[q][j] = if std::mem::size_of::<F>() == 4 {
+                let v = _mm512_loadu_ps(p.cast());
+                // Lanes l + 8, then l + 4, l + 2, l + 1 added to lane l: lane_sum's halving.
+                let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v)));
+                let s8 = _mm256_add_ps(_mm512_castps512_ps256(v), hi);
+                let s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps::<1>(s8));
+                let s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+                let s1 = _mm_add_ss(s2, _mm_shuffle_ps::<1>(s2, s2));
+                F::c(_mm_cvtss_f32(s1) as f64)
+            } else {
+                let v = _mm512_loadu_pd(p.cast());
+                let s4 = _mm256_add_pd(_mm512_castpd512_pd256(v), _mm512_extractf64x4_pd::<1>(v));
+                let s2 = _mm_add_pd(_mm256_castpd256_pd128(s4), _mm256_extractf128_pd::<1>(s4));
+                let s1 = _mm_add_sd(s2, _mm_unpackhi_pd(s2, s2));
+                F::c(_mm_cvtsd_f64(s1))
+            };
+        }
+    }
+    sums
 }
 
 /// acc[q][j] += av[q]·bv[j], lane by lane (a function, not a closure: see `dot_tile`).
@@ -774,6 +829,50 @@ fn outer_tile<F: Real, const FMA: bool, const L: usize, const R: usize>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The AVX-512 lane sums add in `lane_sum`'s order: the same bits, for values whose sums
+    /// round differently in other orders (mixed magnitudes and signs, ±0, subnormals).
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx512_lane_sums_are_lane_sums_bit_for_bit() {
+        if isa() != Isa::Avx512 {
+            return;
+        }
+        fn check<F: Real, const L: usize>() {
+            let mut seed = 11u64;
+            let specials = [0.0, -0.0, 1e-310, -3e-320, 1e300, -1e300, 1.0, 1e-8];
+            for round in 0..200 {
+                let mut acc = [[[F::zero(); L]; NR]; 4];
+                for (i, v) in acc.iter_mut().flatten().flatten().enumerate() {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    let u = (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+                    let scale = 10f64.powi(((seed >> 3) % 17) as i32 - 8);
+                    *v = F::c(if (i + round) % 13 == 0 {
+                        specials[(seed % 8) as usize]
+                    } else {
+                        u * scale
+                    });
+                }
+                // SAFETY: the CPU has AVX-512 (checked above); [F; L] is 64 bytes.
+                let fast = unsafe { lane_sums_avx512::<F, L, 4>(&acc) };
+                for q in 0..4 {
+                    for j in 0..NR {
+                        let want = lane_sum(acc[q][j]);
+                        assert_eq!(
+                            fast[q][j].to_f64().to_bits(),
+                            want.to_f64().to_bits(),
+                            "{q} {j}: {:?}",
+                            acc[q][j]
+                        );
+                    }
+                }
+            }
+        }
+        check::<f32, 16>();
+        check::<f64, 8>();
+    }
 
     /// out = or += alpha·op(A)·op(B) by the definition, in f64.
     #[allow(clippy::too_many_arguments)]
