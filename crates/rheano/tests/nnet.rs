@@ -531,12 +531,13 @@ fn softmax_axis_and_h_softmax() {
     close(&pv, &[vals[0], vals[4 + 3], vals[8 + 2]], 1e-14);
 }
 
-/// Many short rows at once (the batched kernel, 8 rows side by side plus a partial group) give
-/// each row exactly what a one-row call gives, with ties (first index wins), ±inf, NaN and
-/// rows spread beyond exp's range among them; softmax, log_softmax and the fused crossentropy.
+/// Many short rows at once (the batched kernel, 8 rows side by side plus a partial group; at
+/// 10 entries a full group's first 8 columns move through registers on AVX-512) give each row
+/// exactly what a one-row call gives, with ties (first index wins), ±inf, NaN and rows spread
+/// beyond exp's range among them; softmax, log_softmax and the fused crossentropy.
 #[test]
 fn short_rows_batched_equal_one_row_calls() {
-    let rows: Vec<[f64; 5]> = vec![
+    let rows5: Vec<[f64; 5]> = vec![
         [1.0, 2.0, 3.0, 2.0, 1.0],
         [3.0, 3.0, 1.0, 0.0, -1.0],
         [f64::NEG_INFINITY, 0.0, 1.0, 2.0, 3.0],
@@ -551,36 +552,49 @@ fn short_rows_batched_equal_one_row_calls() {
         [1.0, 1.0, 1.0, 1.0, 1.0],
         [-20.0, 20.0, -20.0, 20.0, 0.0],
     ];
-    let labels: Vec<i64> = (0..rows.len() as i64).map(|i| i % 5).collect();
-    for dt in [DType::Float64, DType::Float32] {
-        let m = T::tensor(dt, &[false, false], "m");
-        let y = T::lvector("y");
-        let f = function(
-            &[&m, &y],
-            &[
-                &T::nnet::softmax(&m),
-                &T::nnet::logsoftmax(&m),
-                &T::nnet::categorical_crossentropy(T::nnet::softmax(&m), &y),
-            ],
-        )
-        .unwrap();
-        let flat: Vec<f64> = rows.iter().flatten().copied().collect();
-        let all = Value::from(Array2::from_shape_vec((rows.len(), 5), flat).unwrap()).cast(dt);
-        let batched = f.call(&[all, Array1::from(labels.clone()).into()]).unwrap();
-        for (r, row) in rows.iter().enumerate() {
-            let one = Value::from(Array2::from_shape_vec((1, 5), row.to_vec()).unwrap()).cast(dt);
-            let alone = f
-                .call(&[one, Array1::from(vec![labels[r]]).into()])
-                .unwrap();
-            for k in 0..3 {
-                let width = if k == 2 { 1 } else { 5 };
-                let b = batched[k].to_f64_vec()[r * width..(r + 1) * width].to_vec();
-                let a = alone[k].to_f64_vec();
-                for (p, q) in b.iter().zip(&a) {
-                    assert!(
-                        p.to_bits() == q.to_bits() || (p.is_nan() && q.is_nan()),
-                        "{dt} output {k} row {r}: {p} batched vs {q} alone"
-                    );
+    // Rows of 10: each row followed by another one, scaled (every entry in a different place
+    // of its row, so a transposition that mixed rows or columns up shows).
+    let rows10: Vec<Vec<f64>> = (0..rows5.len())
+        .map(|r| {
+            let other = rows5[(r + 5) % rows5.len()].iter().map(|v| v * 0.75 - 1.0);
+            rows5[r].iter().copied().chain(other).collect()
+        })
+        .collect();
+    let rows5: Vec<Vec<f64>> = rows5.iter().map(|r| r.to_vec()).collect();
+    for (width, rows) in [(5, rows5), (10, rows10)] {
+        let labels: Vec<i64> = (0..rows.len() as i64).map(|i| i % width as i64).collect();
+        for dt in [DType::Float64, DType::Float32] {
+            let m = T::tensor(dt, &[false, false], "m");
+            let y = T::lvector("y");
+            let f = function(
+                &[&m, &y],
+                &[
+                    &T::nnet::softmax(&m),
+                    &T::nnet::logsoftmax(&m),
+                    &T::nnet::categorical_crossentropy(T::nnet::softmax(&m), &y),
+                ],
+            )
+            .unwrap();
+            let flat: Vec<f64> = rows.iter().flatten().copied().collect();
+            let all =
+                Value::from(Array2::from_shape_vec((rows.len(), width), flat).unwrap()).cast(dt);
+            let batched = f.call(&[all, Array1::from(labels.clone()).into()]).unwrap();
+            for (r, row) in rows.iter().enumerate() {
+                let one =
+                    Value::from(Array2::from_shape_vec((1, width), row.to_vec()).unwrap()).cast(dt);
+                let alone = f
+                    .call(&[one, Array1::from(vec![labels[r]]).into()])
+                    .unwrap();
+                for k in 0..3 {
+                    let w = if k == 2 { 1 } else { width };
+                    let b = batched[k].to_f64_vec()[r * w..(r + 1) * w].to_vec();
+                    let a = alone[k].to_f64_vec();
+                    for (p, q) in b.iter().zip(&a) {
+                        assert!(
+                            p.to_bits() == q.to_bits() || (p.is_nan() && q.is_nan()),
+                            "{dt} width {width} output {k} row {r}: {p} batched vs {q} alone"
+                        );
+                    }
                 }
             }
         }

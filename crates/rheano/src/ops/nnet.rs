@@ -768,9 +768,26 @@ fn softmax_short_rows<F: Real, const FMA: bool>(
     // t[j][r]: entry j of row r of the group, then its e^(x − max), then its output.
     let mut t_all = [[0.0f64; G]; SHORT_ROW];
     let t = &mut t_all[..n];
+    // The first 8 columns of a whole group move through registers (AVX-512): the compiler's
+    // own vectorisation of these transposes gathers element by element.
+    #[cfg(target_arch = "x86_64")]
+    let in_registers = crate::runtime::elemwise::isa() == crate::runtime::elemwise::Isa::Avx512;
+    #[cfg(not(target_arch = "x86_64"))]
+    let in_registers = false;
     for g0 in (0..rows).step_by(G) {
         let gr = G.min(rows - g0);
-        for (j, col) in t.iter_mut().enumerate() {
+        let wide = if in_registers && gr == G && n >= G {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the CPU has AVX-512 (`isa`); rows g0..g0 + 8 of n ≥ 8 entries exist,
+            // and `bias` is empty or has n entries (asserted above).
+            unsafe {
+                load_group_avx512(&src[g0 * n..(g0 + G) * n], n, bias, &mut t[..G]);
+            }
+            G
+        } else {
+            0
+        };
+        for (j, col) in t.iter_mut().enumerate().skip(wide) {
             let b = bias.get(j).copied().unwrap_or_else(F::zero);
             for (r, v) in col.iter_mut().enumerate() {
                 *v = if r < gr {
@@ -846,16 +863,115 @@ fn softmax_short_rows<F: Real, const FMA: bool>(
                 }
             }
         }
+        if wide > 0 {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as for the load; a declined row's entries are rewritten by the caller.
+            unsafe {
+                store_group_avx512(&t[..G], n, &mut out[g0 * n..(g0 + G) * n]);
+            }
+        }
         for r in 0..gr {
             let row = g0 + r;
             if !ok[r] {
                 stats[row] = None;
                 continue;
             }
-            for (j, col) in t.iter().enumerate() {
+            for (j, col) in t.iter().enumerate().skip(wide) {
                 out[row * n + j] = F::c(col[r]);
             }
             stats[row] = Some((m[r], arg[r], rest[r]));
+        }
+    }
+}
+
+/// The 8×8 transpose of 8 float64 vectors, in registers (24 shuffles).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn transpose8x8_f64(r: [std::arch::x86_64::__m512d; 8]) -> [std::arch::x86_64::__m512d; 8] {
+    use std::arch::x86_64::*;
+    // Pairs of rows interleaved, then 128-bit lanes gathered twice: lane L of output j holds
+    // rows 2L and 2L + 1 of column j.
+    let t: [__m512d; 8] = std::array::from_fn(|i| {
+        let (a, b) = (r[i & !1], r[i | 1]);
+        if i % 2 == 0 {
+            _mm512_unpacklo_pd(a, b)
+        } else {
+            _mm512_unpackhi_pd(a, b)
+        }
+    });
+    // u[0..4] from rows 0–3 (t0..t3), u[4..8] from rows 4–7: columns {0,4}, {2,6}, {1,5}, {3,7}.
+    let half = |lo: __m512d, hi: __m512d| {
+        (
+            _mm512_shuffle_f64x2::<0b10_00_10_00>(lo, hi),
+            _mm512_shuffle_f64x2::<0b11_01_11_01>(lo, hi),
+        )
+    };
+    let (u0, u1) = half(t[0], t[2]);
+    let (u2, u3) = half(t[1], t[3]);
+    let (u4, u5) = half(t[4], t[6]);
+    let (u6, u7) = half(t[5], t[7]);
+    let (c0, c4) = half(u0, u4);
+    let (c2, c6) = half(u1, u5);
+    let (c1, c5) = half(u2, u6);
+    let (c3, c7) = half(u3, u7);
+    [c0, c1, c2, c3, c4, c5, c6, c7]
+}
+
+/// `t[j][r]` = `rows[r·n + j] + bias[j]` (added in F, as `x + b` rounds; no bias when empty)
+/// in float64, for the 8 rows of `rows` and the first 8 columns.
+///
+/// # Safety
+/// The CPU has AVX-512F; `rows` holds 8 rows of n ≥ 8 entries; `bias` is empty or has ≥ 8.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2")]
+unsafe fn load_group_avx512<F: Real>(rows: &[F], n: usize, bias: &[F], t: &mut [[f64; 8]]) {
+    use std::arch::x86_64::*;
+    debug_assert!(rows.len() >= 8 * n && n >= 8 && t.len() == 8);
+    let v: [__m512d; 8] = std::array::from_fn(|r| {
+        let p = rows.as_ptr().wrapping_add(r * n);
+        // SAFETY: row r's first 8 entries (and the bias's) are in bounds (the caller).
+        unsafe {
+            if std::mem::size_of::<F>() == 4 {
+                let mut x = _mm256_loadu_ps(p.cast());
+                if !bias.is_empty() {
+                    x = _mm256_add_ps(x, _mm256_loadu_ps(bias.as_ptr().cast()));
+                }
+                _mm512_cvtps_pd(x)
+            } else {
+                let mut x = _mm512_loadu_pd(p.cast());
+                if !bias.is_empty() {
+                    x = _mm512_add_pd(x, _mm512_loadu_pd(bias.as_ptr().cast()));
+                }
+                x
+            }
+        }
+    });
+    for (col, c) in t.iter_mut().zip(transpose8x8_f64(v)) {
+        // SAFETY: a column is 8 float64.
+        unsafe { _mm512_storeu_pd(col.as_mut_ptr(), c) };
+    }
+}
+
+/// `rows[r·n + j]` = `t[j][r]` rounded to F, for the 8 rows and the first 8 columns.
+///
+/// # Safety
+/// The CPU has AVX-512F; `rows` holds 8 rows of n ≥ 8 entries.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2")]
+unsafe fn store_group_avx512<F: Real>(t: &[[f64; 8]], n: usize, rows: &mut [F]) {
+    use std::arch::x86_64::*;
+    debug_assert!(rows.len() >= 8 * n && n >= 8 && t.len() == 8);
+    // SAFETY: a column is 8 float64.
+    let cols: [__m512d; 8] = std::array::from_fn(|j| unsafe { _mm512_loadu_pd(t[j].as_ptr()) });
+    for (r, v) in transpose8x8_f64(cols).into_iter().enumerate() {
+        let p = rows.as_mut_ptr().wrapping_add(r * n);
+        // SAFETY: row r's first 8 entries are in bounds (the caller).
+        unsafe {
+            if std::mem::size_of::<F>() == 4 {
+                _mm256_storeu_ps(p.cast(), _mm512_cvtpd_ps(v));
+            } else {
+                _mm512_storeu_pd(p.cast(), v);
+            }
         }
     }
 }
