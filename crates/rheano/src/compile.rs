@@ -865,7 +865,9 @@ impl Function {
     /// their last reader.
     fn run_steps(&self, slots: &mut [Option<Slot<'_>>]) -> Result<()> {
         let p = &self.program;
-        let placeholder = empty_value();
+        // Stands in for an in-place step's destination among its inputs (made once).
+        static PLACEHOLDER: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+        let placeholder = PLACEHOLDER.get_or_init(empty_value);
         // Clock readings only when profiling.
         let call_start = self.profile.as_ref().map(|_| std::time::Instant::now());
         let mut step_times = Vec::new();
@@ -885,12 +887,12 @@ impl Function {
                 });
             let (outs, kept) = {
                 let input = |(i, &s): (usize, &usize)| match &dest {
-                    Some((d, _, _)) if *d == i => &placeholder,
+                    Some((d, _, _)) if *d == i => placeholder,
                     _ => slots[s].as_ref().expect("scheduled before use").value(),
                 };
                 // Argument lists on the stack for the usual few inputs (no allocation per step).
                 let n = step.inputs.len();
-                let (mut ins_stack, mut types_stack) = ([&placeholder; 8], [&step.out_types[0]; 8]);
+                let (mut ins_stack, mut types_stack) = ([placeholder; 8], [&step.out_types[0]; 8]);
                 let (ins_heap, types_heap): (Vec<&Value>, Vec<&TensorType>);
                 let (ins, in_types): (&[&Value], &[&TensorType]) = if n <= 8 {
                     for (k, v) in step.inputs.iter().enumerate() {

@@ -123,10 +123,14 @@ pub fn operand<'a, F: Real>(v: &'a Value, shape: &[usize]) -> Operand<'a, F> {
             return Operand::Converted(o);
         }
     }
-    let a: Cow<'a, ArrayD<F>> = v.to_array::<F>();
-    if a.len() == 1 {
-        return Operand::Scalar(*a.iter().next().expect("one element"));
+    // A single element (a constant, a bias of one) cast on its own: not a converted array
+    // per call.
+    if v.len() == 1 {
+        let first: Option<F> =
+            with_value!(v, a => a.iter().next().map(|&x| crate::value::Element::cast::<F>(x)));
+        return Operand::Scalar(first.expect("one element"));
     }
+    let a: Cow<'a, ArrayD<F>> = v.to_array::<F>();
     let nd = shape.len();
     // Leading dims of length 1 and trailing dims equal to the output's: a repeated pattern.
     let k = a.shape().iter().take_while(|&&d| d == 1).count();
@@ -930,6 +934,16 @@ pub fn run_blocks_into<F: Real>(
                 b.fill(*v);
             }
         }
+        // A short periodic operand (a bias row) is tiled once when the chunk spans whole
+        // blocks: each block then reads its window in place instead of copying the pattern's
+        // runs (16 copies per block for a row of 32).
+        let sources: SmallVec<[BlockSource<'_, '_, F>; MAX_STACK_ARGS]> = operands
+            .iter()
+            .map(|o| match o {
+                Operand::Periodic(_) if out_chunk.len() >= BLOCK => BlockSource::new(o),
+                _ => BlockSource::plain(o),
+            })
+            .collect();
         let base = ci * chunk_len;
         let next_out = NextBlocks::of(out_chunk);
         for (bi, ob) in out_chunk.chunks_mut(BLOCK).enumerate() {
@@ -944,14 +958,20 @@ pub fn run_blocks_into<F: Real>(
                 }
             }
             let mut args: smallvec::SmallVec<[&[F]; MAX_STACK_ARGS]> = smallvec::SmallVec::new();
-            for (o, b) in operands.iter().zip(scratch.chunks_exact_mut(width.max(1))) {
+            for ((o, b), source) in operands
+                .iter()
+                .zip(scratch.chunks_exact_mut(width.max(1)))
+                .zip(&sources)
+            {
                 args.push(match o {
                     Operand::Scalar(_) => &b[..len],
+                    Operand::Periodic(_) => source.block(start, len, b),
                     _ => o.block(start, len, b, ob),
                 });
             }
             kernel(ob, &args);
         }
+        drop(sources);
         give_back(scratch);
     };
     for_each_chunk(&mut out, 1, chunk);
@@ -1452,6 +1472,14 @@ impl<'o, 'a, F: Real> BlockSource<'o, 'a, F> {
             _ => Vec::new(),
         };
         BlockSource { operand, tile }
+    }
+
+    /// The operand read as it is (not tiled).
+    fn plain(operand: &'o Operand<'a, F>) -> Self {
+        BlockSource {
+            operand,
+            tile: Vec::new(),
+        }
     }
 
     /// The operand's values for elements `start..start + len` (len ≤ `BLOCK`), read in place or
