@@ -937,13 +937,13 @@ pub fn run_blocks_into<F: Real>(
         // A short periodic operand (a bias row) is tiled once when the chunk spans whole
         // blocks: each block then reads its window in place instead of copying the pattern's
         // runs (16 copies per block for a row of 32).
-        let sources: SmallVec<[BlockSource<'_, '_, F>; MAX_STACK_ARGS]> = operands
-            .iter()
-            .map(|o| match o {
-                Operand::Periodic(_) if out_chunk.len() >= BLOCK => BlockSource::new(o),
-                _ => BlockSource::plain(o),
-            })
-            .collect();
+        let tiled =
+            out_chunk.len() >= BLOCK && operands.iter().any(|o| matches!(o, Operand::Periodic(_)));
+        let sources: SmallVec<[BlockSource<'_, '_, F>; MAX_STACK_ARGS]> = if tiled {
+            operands.iter().map(BlockSource::new).collect()
+        } else {
+            SmallVec::new()
+        };
         let base = ci * chunk_len;
         let next_out = NextBlocks::of(out_chunk);
         for (bi, ob) in out_chunk.chunks_mut(BLOCK).enumerate() {
@@ -958,14 +958,14 @@ pub fn run_blocks_into<F: Real>(
                 }
             }
             let mut args: smallvec::SmallVec<[&[F]; MAX_STACK_ARGS]> = smallvec::SmallVec::new();
-            for ((o, b), source) in operands
+            for (k, (o, b)) in operands
                 .iter()
                 .zip(scratch.chunks_exact_mut(width.max(1)))
-                .zip(&sources)
+                .enumerate()
             {
                 args.push(match o {
                     Operand::Scalar(_) => &b[..len],
-                    Operand::Periodic(_) => source.block(start, len, b),
+                    Operand::Periodic(_) if tiled => sources[k].block(start, len, b),
                     _ => o.block(start, len, b, ob),
                 });
             }
@@ -1472,14 +1472,6 @@ impl<'o, 'a, F: Real> BlockSource<'o, 'a, F> {
             _ => Vec::new(),
         };
         BlockSource { operand, tile }
-    }
-
-    /// The operand read as it is (not tiled).
-    fn plain(operand: &'o Operand<'a, F>) -> Self {
-        BlockSource {
-            operand,
-            tile: Vec::new(),
-        }
     }
 
     /// The operand's values for elements `start..start + len` (len ≤ `BLOCK`), read in place or
