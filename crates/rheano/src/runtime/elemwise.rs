@@ -1833,6 +1833,20 @@ mod tests {
                 let want: Vec<f64> = (0..n).map(|i| (x[i] + b[i % p]) * x[i]).collect();
                 let got = run_program(n, &operands, &program, &kernels);
                 assert_eq!(got, want, "pattern of {p}, {rows} rows");
+                // The single-kernel runner (which tiles the pattern once a chunk spans whole
+                // blocks), on this thread and on chunks split across two.
+                let sums: Vec<f64> = (0..n).map(|i| x[i] + b[i % p]).collect();
+                assert_eq!(
+                    run_blocks(n, &operands, kernels[0], false),
+                    sums,
+                    "add, {p}×{rows}"
+                );
+                let two = rayon::ThreadPoolBuilder::new()
+                    .num_threads(2)
+                    .build()
+                    .expect("pool");
+                let split = two.install(|| run_blocks(n, &operands, kernels[0], true));
+                assert_eq!(split, sums, "add on two threads, {p}×{rows}");
                 let sum = run_program_sum(n, &operands, &program, &kernels);
                 let exact: f64 = want.iter().sum();
                 assert!(
