@@ -1,6 +1,9 @@
 """Writes docs/benchmarks.md from one run of bench/run.sh.
 
-    python bench/docs.py RUN_DIR "2026-11-28 00:28" "note on the run"
+    python bench/docs.py RUN_DIR "2026-11-28 00:28" "note on the run" ["machine"]
+
+The machine defaults to this one's CPU model, core count, vector extensions and memory (run it
+on the machine that ran the benchmark).
 
 RUN_DIR holds that run's JSON records, its report.md and rheano's W6 output (a file named
 bench_run*.log): bench/results/ after bench/run.sh.
@@ -14,6 +17,18 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 run = sys.argv[1]; when = sys.argv[2]; note = sys.argv[3]
+
+
+def this_machine():
+    info = open('/proc/cpuinfo').read()
+    model = re.search(r"model name\s*:\s*(.*)", info).group(1).strip()
+    cores = os.cpu_count()
+    isa = 'AVX-512' if ' avx512f' in info else 'AVX2' if ' avx2' in info else 'SSE2'
+    mem = int(re.search(r"MemTotal:\s*(\d+)", open('/proc/meminfo').read()).group(1)) / 2**20
+    return f"{cores}-core {model} VM with {isa}, {mem:.0f} GiB"
+
+
+machine = sys.argv[4] if len(sys.argv) > 4 else this_machine()
 res = {}
 for f in glob.glob(os.path.join(run, '*.json')):
     for r in json.load(open(f))['results']:
@@ -32,7 +47,7 @@ peers6 = ', '.join(f"{names[p]} {w6[p][0]:.3f} s / {w6[p][1]:.3f} s" for p in ('
 per = open(os.path.join(run, 'report.md')).read()
 out = f"""# Benchmark report (bench/run.sh)
 
-Machine: 2-core Intel Xeon VM with AVX-512 (the project machine), 24 GiB; run of {when} UTC ({note}). Peers in bench/.venvs/peers: numpy, scipy, pytensor (C and Numba backends), jax (CPU). Ratios are peer min / rheano min: above 1 means rheano is faster. Copy-bound cases move by ±15% between runs on this shared VM.
+Machine: {machine}; run of {when} UTC ({note}). Peers in bench/.venvs/peers: numpy, scipy, pytensor (C and Numba backends), jax (CPU). Ratios are peer min / rheano min: above 1 means rheano is faster. Copy-bound cases move by ±15% between runs on this shared VM.
 
 The `ref:alloc+copy` yardstick (numpy's `x.copy()`) pays the page faults of a fresh 40–80 MB output on every run; rheano's outputs of repeated calls reuse blocks its recycling allocator kept (`rheano::alloc`, see the README), which is why several activations run below "1× copy". Without that cost (`np.copyto` into an existing array, same run) a copy takes {cp[('float64',1)]*1e3:.2f} ms (float64) and {cp[('float32',1)]*1e3:.2f} ms (float32) at 1 thread, {cp[('float64',2)]*1e3:.2f} / {cp[('float32',2)]*1e3:.2f} ms at 2: against that stricter yardstick, at 1 thread, sigmoid takes {ratio('sigmoid','float64'):.1f}× (float64) and {ratio('sigmoid','float32'):.1f}× (float32), softplus {ratio('softplus','float64'):.1f}× and {ratio('softplus','float32'):.1f}×.
 
