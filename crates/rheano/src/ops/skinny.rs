@@ -525,6 +525,11 @@ fn dot_tile<F: Real, const FMA: bool, const L: usize, const R: usize>(
         // SAFETY: the CPU has AVX-512 (`isa`), and [F; L] is one 512-bit vector.
         return unsafe { lane_sums_avx512(&acc) };
     }
+    #[cfg(target_arch = "x86_64")]
+    if isa() == Isa::Avx2 && L * std::mem::size_of::<F>() == 32 {
+        // SAFETY: the CPU has AVX2 (`isa`), and [F; L] is one 256-bit vector.
+        return unsafe { lane_sums_avx2(&acc) };
+    }
     // Plain loops (not `from_fn` closures, which may be compiled out of line without the
     // kernel's target features, turning each FMA into a library call).
     let mut sums = [[F::zero(); NR]; R];
@@ -628,6 +633,38 @@ unsafe fn lane_sums_avx512<F: Real, const L: usize, const R: usize>(
                 let v = _mm512_loadu_pd(p.cast());
                 let s4 = _mm256_add_pd(_mm512_castpd512_pd256(v), _mm512_extractf64x4_pd::<1>(v));
                 let s2 = _mm_add_pd(_mm256_castpd256_pd128(s4), _mm256_extractf128_pd::<1>(s4));
+                let s1 = _mm_add_sd(s2, _mm_unpackhi_pd(s2, s2));
+                F::c(_mm_cvtsd_f64(s1))
+            };
+        }
+    }
+    sums
+}
+
+/// [`lane_sums_avx512`] for 256-bit vectors: the same halving, in registers.
+///
+/// # Safety
+/// The CPU has AVX2, and `[F; L]` is one 256-bit vector.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn lane_sums_avx2<F: Real, const L: usize, const R: usize>(
+    acc: &[[[F; L]; NR]; R],
+) -> [[F; NR]; R] {
+    use std::arch::x86_64::*;
+    debug_assert_eq!(L * std::mem::size_of::<F>(), 32);
+    let mut sums = [[F::zero(); NR]; R];
+    for (q, row) in acc.iter().enumerate() {
+        for (j, v) in row.iter().enumerate() {
+            let p = v.as_ptr();
+            sums[q][j] = if std::mem::size_of::<F>() == 4 {
+                let v = _mm256_loadu_ps(p.cast());
+                let s4 = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+                let s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+                let s1 = _mm_add_ss(s2, _mm_shuffle_ps::<1>(s2, s2));
+                F::c(_mm_cvtss_f32(s1) as f64)
+            } else {
+                let v = _mm256_loadu_pd(p.cast());
+                let s2 = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd::<1>(v));
                 let s1 = _mm_add_sd(s2, _mm_unpackhi_pd(s2, s2));
                 F::c(_mm_cvtsd_f64(s1))
             };
@@ -830,14 +867,11 @@ fn outer_tile<F: Real, const FMA: bool, const L: usize, const R: usize>(
 mod tests {
     use super::*;
 
-    /// The AVX-512 lane sums add in `lane_sum`'s order: the same bits, for values whose sums
+    /// The AVX-512 and AVX2 lane sums add in `lane_sum`'s order: the same bits, for values whose sums
     /// round differently in other orders (mixed magnitudes and signs, ±0, subnormals).
     #[cfg(target_arch = "x86_64")]
     #[test]
-    fn avx512_lane_sums_are_lane_sums_bit_for_bit() {
-        if isa() != Isa::Avx512 {
-            return;
-        }
+    fn register_lane_sums_are_lane_sums_bit_for_bit() {
         fn check<F: Real, const L: usize>() {
             let mut seed = 11u64;
             let specials = [0.0, -0.0, 1e-310, -3e-320, 1e300, -1e300, 1.0, 1e-8];
@@ -855,8 +889,12 @@ mod tests {
                         u * scale
                     });
                 }
-                // SAFETY: the CPU has AVX-512 (checked above); [F; L] is 64 bytes.
-                let fast = unsafe { lane_sums_avx512::<F, L, 4>(&acc) };
+                // SAFETY: the caller checked the CPU's features; [F; L] is 64 or 32 bytes.
+                let fast = if L * std::mem::size_of::<F>() == 64 {
+                    unsafe { lane_sums_avx512::<F, L, 4>(&acc) }
+                } else {
+                    unsafe { lane_sums_avx2::<F, L, 4>(&acc) }
+                };
                 for q in 0..4 {
                     for j in 0..NR {
                         let want = lane_sum(acc[q][j]);
@@ -870,8 +908,14 @@ mod tests {
                 }
             }
         }
-        check::<f32, 16>();
-        check::<f64, 8>();
+        if is_x86_feature_detected!("avx512f") {
+            check::<f32, 16>();
+            check::<f64, 8>();
+        }
+        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            check::<f32, 8>();
+            check::<f64, 4>();
+        }
     }
 
     /// out = or += alpha·op(A)·op(B) by the definition, in f64.
