@@ -616,29 +616,24 @@ unsafe fn lane_sums_avx512<F: Real, const L: usize, const R: usize>(
 ) -> [[F; NR]; R] {
     use std::arch::x86_64::*;
     debug_assert_eq!(L * std::mem::size_of::<F>(), 64);
-    let mut sums = [[F::zero(); NR]; R];
-    for (q, row) in acc.iter().enumerate() {
-        for (j, v) in row.iter().enumerate() {
-            let p = v.as_ptr();
-            sums[q][j] = if std::mem::size_of::<F>() == 4 {
-                let v = _mm512_loadu_ps(p.cast());
-                // Lanes l + 8, then l + 4, l + 2, l + 1 added to lane l: lane_sum's halving.
-                let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v)));
-                let s8 = _mm256_add_ps(_mm512_castps512_ps256(v), hi);
+    sums_of(acc, |p| {
+        // Lanes l + 8 (float32), then l + 4, l + 2, l + 1 added to lane l: lane_sum's halving.
+        // SAFETY: `p` points at one 512-bit vector; the CPU has AVX-512F (the caller).
+        unsafe {
+            if std::mem::size_of::<F>() == 4 {
+                let v = _mm512_castps_pd(_mm512_loadu_ps(p.cast()));
+                let (lo, hi) = (_mm512_castpd512_pd256(v), _mm512_extractf64x4_pd::<1>(v));
+                let s8 = _mm256_add_ps(_mm256_castpd_ps(lo), _mm256_castpd_ps(hi));
                 let s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps::<1>(s8));
-                let s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-                let s1 = _mm_add_ss(s2, _mm_shuffle_ps::<1>(s2, s2));
-                F::c(_mm_cvtss_f32(s1) as f64)
+                F::c(sum4_ps(s4) as f64)
             } else {
                 let v = _mm512_loadu_pd(p.cast());
                 let s4 = _mm256_add_pd(_mm512_castpd512_pd256(v), _mm512_extractf64x4_pd::<1>(v));
                 let s2 = _mm_add_pd(_mm256_castpd256_pd128(s4), _mm256_extractf128_pd::<1>(s4));
-                let s1 = _mm_add_sd(s2, _mm_unpackhi_pd(s2, s2));
-                F::c(_mm_cvtsd_f64(s1))
-            };
+                F::c(sum2_pd(s2))
+            }
         }
-    }
-    sums
+    })
 }
 
 /// [`lane_sums_avx512`] for 256-bit vectors: the same halving, in registers.
@@ -652,25 +647,56 @@ unsafe fn lane_sums_avx2<F: Real, const L: usize, const R: usize>(
 ) -> [[F; NR]; R] {
     use std::arch::x86_64::*;
     debug_assert_eq!(L * std::mem::size_of::<F>(), 32);
-    let mut sums = [[F::zero(); NR]; R];
-    for (q, row) in acc.iter().enumerate() {
-        for (j, v) in row.iter().enumerate() {
-            let p = v.as_ptr();
-            sums[q][j] = if std::mem::size_of::<F>() == 4 {
+    sums_of(acc, |p| {
+        // SAFETY: `p` points at one 256-bit vector; the CPU has AVX2 (the caller).
+        unsafe {
+            if std::mem::size_of::<F>() == 4 {
                 let v = _mm256_loadu_ps(p.cast());
                 let s4 = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
-                let s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-                let s1 = _mm_add_ss(s2, _mm_shuffle_ps::<1>(s2, s2));
-                F::c(_mm_cvtss_f32(s1) as f64)
+                F::c(sum4_ps(s4) as f64)
             } else {
                 let v = _mm256_loadu_pd(p.cast());
                 let s2 = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd::<1>(v));
-                let s1 = _mm_add_sd(s2, _mm_unpackhi_pd(s2, s2));
-                F::c(_mm_cvtsd_f64(s1))
-            };
+                F::c(sum2_pd(s2))
+            }
+        }
+    })
+}
+
+/// `sum` of every accumulator (given its first lane's address).
+#[inline(always)]
+fn sums_of<F: Real, const L: usize, const R: usize>(
+    acc: &[[[F; L]; NR]; R],
+    sum: impl Fn(*const F) -> F,
+) -> [[F; NR]; R] {
+    let mut sums = [[F::zero(); NR]; R];
+    for (q, row) in acc.iter().enumerate() {
+        for (j, v) in row.iter().enumerate() {
+            sums[q][j] = sum(v.as_ptr());
         }
     }
     sums
+}
+
+/// Lanes 2, 3 added to lanes 0, 1, then lane 1 to lane 0 (SSE2, part of x86-64).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn sum4_ps(s4: std::arch::x86_64::__m128) -> f32 {
+    use std::arch::x86_64::*;
+    // SAFETY: SSE is part of every x86-64 CPU.
+    unsafe {
+        let s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+        _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps::<1>(s2, s2)))
+    }
+}
+
+/// Lane 1 added to lane 0 (SSE2).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn sum2_pd(s2: std::arch::x86_64::__m128d) -> f64 {
+    use std::arch::x86_64::*;
+    // SAFETY: SSE2 is part of every x86-64 CPU.
+    unsafe { _mm_cvtsd_f64(_mm_add_sd(s2, _mm_unpackhi_pd(s2, s2))) }
 }
 
 /// acc[q][j] += av[q]·bv[j], lane by lane (a function, not a closure: see `dot_tile`).
