@@ -404,19 +404,32 @@ fn dot_rows_tiled<F: Real, const FMA: bool, const L: usize, const R: usize>(
                     let t = dot_tile::<F, FMA, L, 1>(&a[i * k..], &bt[j0 * k..], k, 0..k);
                     std::array::from_fn(|q| if q == 0 { t[0] } else { [F::zero(); NR] })
                 };
-                // The tile's columns that exist (the last tile may reach into the padding).
-                for (q, row) in tile.iter().take(r).enumerate() {
-                    let o = &mut out[(i + q) * n..(i + q + 1) * n];
-                    for (o, &v) in o[j0..].iter_mut().zip(row) {
-                        *o = if accumulate {
-                            *o + alpha * v
-                        } else {
-                            alpha * v
-                        };
-                    }
-                }
+                let rows_out = &mut out[i * n..(i + r) * n];
+                write_tile(&tile[..r], rows_out, n, j0, accumulate, alpha);
                 i += r;
             }
+        }
+    }
+}
+
+/// A tile's sums into its rows of `out` (n per row) from column `j0` on: the columns that
+/// exist (the last tile may reach into the padding), set to or added as `alpha`·sum.
+#[inline(always)]
+fn write_tile<F: Real>(
+    tile: &[[F; NR]],
+    out: &mut [F],
+    n: usize,
+    j0: usize,
+    accumulate: bool,
+    alpha: F,
+) {
+    for (row, o) in tile.iter().zip(out.chunks_exact_mut(n)) {
+        for (o, &v) in o[j0..].iter_mut().zip(row) {
+            *o = if accumulate {
+                *o + alpha * v
+            } else {
+                alpha * v
+            };
         }
     }
 }

@@ -971,7 +971,6 @@ pub fn run_blocks_into<F: Real>(
             }
             kernel(ob, &args);
         }
-        drop(sources);
         give_back(scratch);
     };
     for_each_chunk(&mut out, 1, chunk);
