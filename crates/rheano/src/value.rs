@@ -370,7 +370,11 @@ impl Value {
     /// Reshaped copy (row-major order).
     pub fn reshape(&self, shape: &[usize]) -> Result<Value> {
         fn rs<T: Element>(a: &ArrayD<T>, shape: &[usize]) -> Result<Value> {
-            let flat: Vec<T> = a.iter().copied().collect();
+            // Contiguous (the usual case): one copy of the buffer, not element by element.
+            let flat: Vec<T> = match a.as_slice() {
+                Some(s) => s.to_vec(),
+                None => a.iter().copied().collect(),
+            };
             ArrayD::from_shape_vec(IxDyn(shape), flat)
                 .map(T::wrap)
                 .map_err(|e| Error::value("Reshape", e.to_string()))
@@ -435,6 +439,18 @@ impl std::ops::Deref for BorrowedValue {
 mod tests {
     use super::*;
     use ndarray::array;
+
+    #[test]
+    fn reshape_keeps_row_major_order_of_any_layout() {
+        let m = array![[1.0f64, 2.0, 3.0], [4.0, 5.0, 6.0]].into_dyn();
+        // Contiguous (copied as one slice) and transposed (element by element, logical order).
+        let r = Value::from(m.clone()).reshape(&[3, 1, 2]).unwrap();
+        assert_eq!(r.shape(), &[3, 1, 2]);
+        assert_eq!(r.to_f64_vec(), vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        let t = Value::from(m.reversed_axes()).reshape(&[6]).unwrap();
+        assert_eq!(t.to_f64_vec(), vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
+        assert!(Value::from(array![1i64, 2, 3]).reshape(&[2, 2]).is_err());
+    }
 
     #[test]
     fn casts_follow_numpy() {
