@@ -552,40 +552,64 @@ fn short_rows_batched_equal_one_row_calls() {
         [1.0, 1.0, 1.0, 1.0, 1.0],
         [-20.0, 20.0, -20.0, 20.0, 0.0],
     ];
-    // Rows of 10: each row followed by another one, scaled (every entry in a different place
-    // of its row, so a transposition that mixed rows or columns up shows).
-    let rows10: Vec<Vec<f64>> = (0..rows5.len())
-        .map(|r| {
-            let other = rows5[(r + 5) % rows5.len()].iter().map(|v| v * 0.75 - 1.0);
-            rows5[r].iter().copied().chain(other).collect()
-        })
-        .collect();
-    let rows5: Vec<Vec<f64>> = rows5.iter().map(|r| r.to_vec()).collect();
-    for (width, rows) in [(5, rows5), (10, rows10)] {
+    // Rows of other widths: each row followed by others, scaled (every entry in a different
+    // place of its row, so a transposition that mixed rows or columns up shows), cut to the
+    // width: within one block of 8 columns, across blocks, and ending in a partial block.
+    let widened = |width: usize| -> Vec<Vec<f64>> {
+        (0..rows5.len())
+            .map(|r| {
+                (0..)
+                    .flat_map(|k: usize| {
+                        let scale = 0.75f64.powi(k as i32);
+                        let shift = -(k as f64);
+                        rows5[(r + 5 * k) % rows5.len()].iter().map(move |v| {
+                            if k == 0 {
+                                *v
+                            } else {
+                                v * scale + shift
+                            }
+                        })
+                    })
+                    .take(width)
+                    .collect()
+            })
+            .collect()
+    };
+    for width in [3, 5, 8, 10, 16, 20, 31] {
+        let rows = widened(width);
         let labels: Vec<i64> = (0..rows.len() as i64).map(|i| i % width as i64).collect();
         for dt in [DType::Float64, DType::Float32] {
             let m = T::tensor(dt, &[false, false], "m");
             let y = T::lvector("y");
+            // (A classifier's bias too: `SoftmaxWithBias` adds it as it loads each group.)
+            let b = T::tensor(dt, &[false], "b");
             let f = function(
-                &[&m, &y],
+                &[&m, &y, &b],
                 &[
                     &T::nnet::softmax(&m),
                     &T::nnet::logsoftmax(&m),
                     &T::nnet::categorical_crossentropy(T::nnet::softmax(&m), &y),
+                    &T::nnet::softmax(&(&m + &b)),
                 ],
             )
             .unwrap();
+            let bias: Value = Array1::from_shape_fn(width, |j| 0.5 - 0.125 * j as f64)
+                .into_dyn()
+                .into();
+            let bias = bias.cast(dt);
             let flat: Vec<f64> = rows.iter().flatten().copied().collect();
             let all =
                 Value::from(Array2::from_shape_vec((rows.len(), width), flat).unwrap()).cast(dt);
-            let batched = f.call(&[all, Array1::from(labels.clone()).into()]).unwrap();
+            let batched = f
+                .call(&[all, Array1::from(labels.clone()).into(), bias.clone()])
+                .unwrap();
             for (r, row) in rows.iter().enumerate() {
                 let one =
                     Value::from(Array2::from_shape_vec((1, width), row.to_vec()).unwrap()).cast(dt);
                 let alone = f
-                    .call(&[one, Array1::from(vec![labels[r]]).into()])
+                    .call(&[one, Array1::from(vec![labels[r]]).into(), bias.clone()])
                     .unwrap();
-                for k in 0..3 {
+                for k in 0..4 {
                     let w = if k == 2 { 1 } else { width };
                     let b = batched[k].to_f64_vec()[r * w..(r + 1) * w].to_vec();
                     let a = alone[k].to_f64_vec();
