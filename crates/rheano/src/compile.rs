@@ -835,8 +835,10 @@ impl Function {
             }
             return Err(e);
         }
-        // Move each output out of its slot (cloning only when one slot is returned twice).
-        let mut results: Vec<Value> = Vec::with_capacity(p.output_slots.len());
+        // Move each output out of its slot (cloning only when one slot is returned twice); the
+        // updates' new values (after the outputs) go straight into their shared cells.
+        let n_out = p.output_slots.len() - self.updates.len();
+        let mut results: Vec<Value> = Vec::with_capacity(n_out);
         for (k, &s) in p.output_slots.iter().enumerate() {
             let again = p.output_slots[k + 1..].contains(&s);
             let v = if again {
@@ -844,13 +846,13 @@ impl Function {
             } else {
                 slots[s].take().expect("computed").into_owned()
             };
-            results.push(v);
-        }
-        let n_out = results.len() - self.updates.len();
-        // The new values are moved into the shared cells (update k is result n_out + k).
-        for ((cell, k, ty), v) in self.updates.iter().zip(results.drain(n_out..)) {
+            let Some(u) = k.checked_sub(n_out) else {
+                results.push(v);
+                continue;
+            };
+            let (cell, at, ty) = &self.updates[u];
             debug_assert_eq!(v.dtype(), ty.dtype);
-            debug_assert!(*k >= n_out);
+            debug_assert_eq!(*at, k);
             let key = std::sync::Arc::as_ptr(cell) as usize;
             match held.iter_mut().find(|(k, _, _)| *k == key) {
                 Some((_, guard, _)) => store(guard, v),

@@ -553,7 +553,15 @@ fn check_cols(op: OpName, x: &Value, b: &Value, msg: &str) -> Result<()> {
 
 /// Labels as indices, each checked against the number of classes (never wrapped around).
 fn check_labels(op: OpName, y: &Value, rows: usize, classes: usize) -> Result<Vec<usize>> {
-    let v = y.to_i64_vec();
+    // int64 labels (the usual `lvector`) read in place; others converted first.
+    let converted;
+    let v: &[i64] = match y {
+        Value::I64(a) if a.as_slice().is_some() => a.as_slice().expect("contiguous"),
+        _ => {
+            converted = y.to_i64_vec();
+            &converted
+        }
+    };
     if v.len() != rows {
         return Err(Error::value(
             op,
@@ -562,7 +570,7 @@ fn check_labels(op: OpName, y: &Value, rows: usize, classes: usize) -> Result<Ve
     }
     // One allocation (a `collect` through `Result` would grow the vector step by step).
     let mut labels = Vec::with_capacity(rows);
-    for &l in &v {
+    for &l in v {
         if l < 0 || l as usize >= classes {
             return Err(Error::value(
                 op,
