@@ -85,9 +85,15 @@ pub fn try_product<F: Real>(
     if small_rows_product(ta, (m, n, k)) {
         // Small products (a minibatch layer): rows of A times B, B packed 16 wide.
         let mut bp = vec![F::zero(); k * BROADCAST_COLS];
-        for kk in 0..k {
-            for j in 0..n {
-                bp[kk * BROADCAST_COLS + j] = if tb { b[j * k + kk] } else { b[kk * n + j] };
+        if tb {
+            for (j, col) in b.chunks_exact(k).take(n).enumerate() {
+                for (kk, &v) in col.iter().enumerate() {
+                    bp[kk * BROADCAST_COLS + j] = v;
+                }
+            }
+        } else {
+            for (row, src) in bp.chunks_exact_mut(BROADCAST_COLS).zip(b.chunks_exact(n)) {
+                row[..n].copy_from_slice(src);
             }
         }
         rows_broadcast(a, k, &bp, out, n, accumulate, alpha);
@@ -105,10 +111,16 @@ pub fn try_product<F: Real>(
         // Aᵀ·B with B row-major: outer products of the rows of A (k×m) and B (k×n, packed
         // k×n_pad with zero columns past n).
         (true, false) => {
-            let mut bp = vec![F::zero(); k * n_pad];
-            for kk in 0..k {
-                bp[kk * n_pad..kk * n_pad + n].copy_from_slice(&b[kk * n..kk * n + n]);
-            }
+            // B as it is when n is already a whole number of tiles (a 10-class gradient).
+            let bp: std::borrow::Cow<[F]> = if n == n_pad {
+                std::borrow::Cow::Borrowed(&b[..k * n])
+            } else {
+                let mut bp = vec![F::zero(); k * n_pad];
+                for (row, src) in bp.chunks_exact_mut(n_pad).zip(b.chunks_exact(n)) {
+                    row[..n].copy_from_slice(src);
+                }
+                std::borrow::Cow::Owned(bp)
+            };
             // Bands of output rows (columns of the stored A), whole vectors wide.
             let band = m.div_ceil(bands).next_multiple_of(16).min(m);
             run_bands(out, band * n, |i, o| {
