@@ -555,9 +555,9 @@ fn check_cols(op: OpName, x: &Value, b: &Value, msg: &str) -> Result<()> {
 fn check_labels(op: OpName, y: &Value, rows: usize, classes: usize) -> Result<Vec<usize>> {
     // int64 labels (the usual `lvector`) read in place; others converted first.
     let converted;
-    let v: &[i64] = match y {
-        Value::I64(a) if a.as_slice().is_some() => a.as_slice().expect("contiguous"),
-        _ => {
+    let v: &[i64] = match y.view::<i64>().and_then(|a| a.to_slice()) {
+        Some(labels) => labels,
+        None => {
             converted = y.to_i64_vec();
             &converted
         }

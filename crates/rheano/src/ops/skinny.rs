@@ -84,18 +84,17 @@ pub fn try_product<F: Real>(
     };
     if small_rows_product(ta, (m, n, k)) {
         // Small products (a minibatch layer): rows of A times B, B packed 16 wide.
-        let mut bp = vec![F::zero(); k * BROADCAST_COLS];
-        if tb {
+        let bp = if tb {
+            let mut bp = vec![F::zero(); k * BROADCAST_COLS];
             for (j, col) in b.chunks_exact(k).take(n).enumerate() {
                 for (kk, &v) in col.iter().enumerate() {
                     bp[kk * BROADCAST_COLS + j] = v;
                 }
             }
+            bp
         } else {
-            for (row, src) in bp.chunks_exact_mut(BROADCAST_COLS).zip(b.chunks_exact(n)) {
-                row[..n].copy_from_slice(src);
-            }
-        }
+            padded_rows(b, k, n, BROADCAST_COLS)
+        };
         rows_broadcast(a, k, &bp, out, n, accumulate, alpha);
         return true;
     }
@@ -115,11 +114,7 @@ pub fn try_product<F: Real>(
             let bp: std::borrow::Cow<[F]> = if n == n_pad {
                 std::borrow::Cow::Borrowed(&b[..k * n])
             } else {
-                let mut bp = vec![F::zero(); k * n_pad];
-                for (row, src) in bp.chunks_exact_mut(n_pad).zip(b.chunks_exact(n)) {
-                    row[..n].copy_from_slice(src);
-                }
-                std::borrow::Cow::Owned(bp)
+                std::borrow::Cow::Owned(padded_rows(b, k, n, n_pad))
             };
             // Bands of output rows (columns of the stored A), whole vectors wide.
             let band = m.div_ceil(bands).next_multiple_of(16).min(m);
@@ -142,6 +137,15 @@ pub fn try_product<F: Real>(
         _ => return false,
     }
     true
+}
+
+/// The first k rows of `b` (n wide, row-major) as rows `width` ≥ n wide, zeros past n.
+fn padded_rows<F: Real>(b: &[F], k: usize, n: usize, width: usize) -> Vec<F> {
+    let mut padded = vec![F::zero(); k * width];
+    for (row, src) in padded.chunks_exact_mut(width).zip(b.chunks_exact(n)) {
+        row[..n].copy_from_slice(src);
+    }
+    padded
 }
 
 /// Products below this many multiply-adds with k < [`MIN_K_ROWS`] go to [`rows_broadcast`].
